@@ -37,7 +37,8 @@ $(BUILD)/.deps-ok: scripts/deps.sh
 
 $(BUILD)/%.o: %.c $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@echo "  CC $<"
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libflywheel.a: $(OBJS)
 	@rm -f $@

@@ -52,14 +52,21 @@ int tz_mktime(const char *zone, const struct tm *tm, time_t *out)
 	pthread_mutex_unlock(&tz_lock);
 	if (ta == (time_t)-1 && tb == (time_t)-1)
 		return FW_EINVAL;
-	/* The two guesses agree outside transitions. In an overlap both are valid: take the earlier.
-	 * In a gap mktime normalizes both forward: take the later. */
-	if (ta == (time_t)-1)
+	/* A guess is right when mktime kept the wall-clock time we asked for. Outside transitions one
+	 * or both are right and agree; in an overlap both are right: take the earlier; in a gap
+	 * neither is: take the later normalization. */
+	bool a_ok = ta != (time_t)-1 && a.tm_hour == tm->tm_hour && a.tm_min == tm->tm_min;
+	bool b_ok = tb != (time_t)-1 && b.tm_hour == tm->tm_hour && b.tm_min == tm->tm_min;
+	if (a_ok && b_ok)
+		*out = ta < tb ? ta : tb;
+	else if (a_ok)
+		*out = ta;
+	else if (b_ok)
+		*out = tb;
+	else if (ta == (time_t)-1)
 		*out = tb;
 	else if (tb == (time_t)-1)
 		*out = ta;
-	else if (a.tm_hour == tm->tm_hour && b.tm_hour == tm->tm_hour)
-		*out = ta < tb ? ta : tb;
 	else
 		*out = ta > tb ? ta : tb;
 	return 0;

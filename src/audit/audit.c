@@ -1,0 +1,150 @@
+#include "audit/audit.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/crypto.h"
+#include "util/err.h"
+#include "util/timeutil.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+
+static void digest(const json_t *j, char out[65])
+{
+	if (!j) {
+		out[0] = '\0';
+		return;
+	}
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	crypto_sha256_hex(s ? s : "", s ? strlen(s) : 0, out);
+	free(s);
+}
+
+/* The bytes an entry's hash covers. Field separators are 0x1f so no field can imitate another. */
+static void entry_hash(const char *prev, int64_t seq, int64_t at, const char *actor, const char *account,
+		       const char *action, const char *object, const char *before, const char *after, char out[65])
+{
+	struct buf b = BUF_INIT(1 << 16);
+	buf_printf(&b, "%s\x1f%lld\x1f%lld\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", prev, (long long)seq, (long long)at,
+		   actor ? actor : "", account ? account : "", action ? action : "", object ? object : "",
+		   before ? before : "", after ? after : "");
+	crypto_sha256_hex(b.data, b.len, out);
+	buf_release(&b);
+}
+
+int audit_append(struct store_conn *c, const char *actor, const char *account, const char *action,
+		 const char *object, const json_t *before, const json_t *after)
+{
+	struct store_rows *rows;
+	/* The UPDATE takes the head row's lock (PostgreSQL) so concurrent daemons chain in order. */
+	int rc = store_query(c, "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash", SNOARGS, &rows);
+	if (rc)
+		return rc;
+	if (store_next(rows) != 1) {
+		store_rows_free(rows);
+		return FW_ESTORE;
+	}
+	int64_t seq = store_int(rows, 0);
+	char prev[65];
+	snprintf(prev, sizeof(prev), "%s", store_text(rows, 1));
+	store_rows_free(rows);
+
+	char bd[65], ad[65], hash[65];
+	digest(before, bd);
+	digest(after, ad);
+	int64_t at = time_now_ms();
+	entry_hash(prev, seq, at, actor, account, action, object, bd, ad, hash);
+	rc = store_exec(c,
+			"INSERT INTO audit (seq, at, actor, account, action, object, before_digest, after_digest, "
+			"prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+			SARGS(SI(seq), SI(at), ST(actor ? actor : ""), ST(account), ST(action), ST(object), ST(bd),
+			      ST(ad), ST(prev), ST(hash)),
+			NULL);
+	if (!rc)
+		rc = store_exec(c, "UPDATE audit_head SET hash = $1 WHERE id = 1", SARGS(ST(hash)), NULL);
+	return rc;
+}
+
+static int broken(json_t **report, int64_t seq, const char *problem, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int broken(json_t **report, int64_t seq, const char *problem, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	*report = json_pack("{s:b,s:I,s:s,s:s}", "ok", 0, "seq", (json_int_t)seq, "problem", problem, "message", msg);
+	return FW_ECONFLICT;
+}
+
+int audit_verify(struct store_conn *c, json_t **report)
+{
+	int64_t head_seq = 0;
+	char *head_hash = NULL;
+	struct store_rows *rows;
+	int rc = store_query(c, "SELECT seq, hash FROM audit_head WHERE id = 1", SNOARGS, &rows);
+	if (rc)
+		return rc;
+	if (store_next(rows) == 1) {
+		head_seq = store_int(rows, 0);
+		head_hash = strdup(store_text(rows, 1));
+	}
+	store_rows_free(rows);
+	if (!head_hash)
+		return broken(report, 0, "removed", "the audit head row is missing");
+
+	rc = store_query(c,
+			 "SELECT seq, at, actor, account, action, object, before_digest, after_digest, prev_hash, hash "
+			 "FROM audit ORDER BY seq",
+			 SNOARGS, &rows);
+	if (rc) {
+		free(head_hash);
+		return rc;
+	}
+	char prev[65] = GENESIS;
+	int64_t expect = 1, n = 0;
+	int step;
+	rc = 0;
+	while ((step = store_next(rows)) == 1) {
+		int64_t seq = store_int(rows, 0);
+		const char *stored_prev = store_text(rows, 8), *stored = store_text(rows, 9);
+		if (seq > expect) {
+			rc = broken(report, expect, "removed", "entry %lld is missing (next present is %lld)",
+				    (long long)expect, (long long)seq);
+			break;
+		}
+		if (!stored_prev || strcmp(stored_prev, prev) != 0) {
+			rc = broken(report, seq, "inserted",
+				    "entry %lld does not link to entry %lld (inserted, or its predecessor was rewritten)",
+				    (long long)seq, (long long)seq - 1);
+			break;
+		}
+		char h[65];
+		entry_hash(prev, seq, store_int(rows, 1), store_text(rows, 2), store_text(rows, 3), store_text(rows, 4),
+			   store_text(rows, 5), store_text(rows, 6), store_text(rows, 7), h);
+		if (!stored || strcmp(h, stored) != 0) {
+			rc = broken(report, seq, "altered", "entry %lld was altered: its content does not match its hash",
+				    (long long)seq);
+			break;
+		}
+		snprintf(prev, sizeof(prev), "%s", stored);
+		expect = seq + 1;
+		n++;
+	}
+	store_rows_free(rows);
+	if (step < 0 && !rc)
+		rc = FW_ESTORE;
+	if (!rc && (expect - 1 != head_seq || strcmp(prev, head_seq ? head_hash : GENESIS) != 0))
+		rc = broken(report, expect, "removed",
+			    "the chain ends at entry %lld but the head records entry %lld: entries were removed at the end",
+			    (long long)(expect - 1), (long long)head_seq);
+	if (!rc)
+		*report = json_pack("{s:b,s:I,s:s}", "ok", 1, "entries", (json_int_t)n, "head", prev);
+	free(head_hash);
+	return rc;
+}

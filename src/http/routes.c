@@ -1,0 +1,15 @@
+/* Every API module's route table, in match order. A new module adds one line here. */
+#include "http/router.h"
+
+#include <stddef.h>
+
+extern const struct route api_system_routes[];
+extern const struct route api_account_routes[];
+extern const struct route api_ticket_routes[];
+
+const struct route *const http_route_tables[] = {
+	api_system_routes,
+	api_account_routes,
+	api_ticket_routes,
+	NULL,
+};

@@ -1,0 +1,273 @@
+/* SQLite backend: WAL mode, one connection per thread, prepared statements cached per connection.
+ * Placeholders $N of the common dialect are rewritten to SQLite's ?N at prepare time. */
+#include "store/store_backend.h"
+#include "util/err.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CACHE_SLOTS 256
+
+struct cached {
+	char *sql; /* the original text, the cache key */
+	uint64_t hash;
+	sqlite3_stmt *stmt;
+	bool busy; /* a store_rows is iterating it */
+};
+
+struct sq_conn {
+	sqlite3 *db;
+	struct cached cache[CACHE_SLOTS];
+};
+
+struct sq_rows {
+	struct store_rows base;
+	struct sq_conn *c;
+	sqlite3_stmt *stmt;
+	struct cached *slot; /* NULL when the statement is not cached: finalize on free */
+};
+
+static uint64_t hash_sql(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static int sq_connect(const char *path, bool writer, void **h, char *err, size_t errcap)
+{
+	struct sq_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return FW_ENOMEM;
+	char *p = strdup(path), *q = strchr(p, '?');
+	bool full_sync = false;
+	if (q) {
+		*q++ = '\0';
+		full_sync = strstr(q, "sync=full") != NULL;
+	}
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(p, &c->db, flags, NULL) != SQLITE_OK) {
+		snprintf(err, errcap, "cannot open SQLite database %s: %s", p,
+			 c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		sqlite3_close(c->db);
+		free(p);
+		free(c);
+		return FW_ESTORE;
+	}
+	free(p);
+	sqlite3_busy_timeout(c->db, 10000);
+	/* WAL + synchronous=NORMAL: a committed transaction survives a crash of the process (kill -9);
+	 * sync=full in the URL also makes it survive power loss, at the cost of an fsync per batch. */
+	char pragmas[256];
+	snprintf(pragmas, sizeof(pragmas),
+		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; "
+		 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+		 full_sync ? "FULL" : "NORMAL");
+	char *msg = NULL;
+	if (sqlite3_exec(c->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errcap, "cannot configure SQLite: %s", msg ? msg : "?");
+		sqlite3_free(msg);
+		sqlite3_close(c->db);
+		free(c);
+		return FW_ESTORE;
+	}
+	(void)writer;
+	*h = c;
+	return 0;
+}
+
+static void sq_disconnect(void *h)
+{
+	struct sq_conn *c = h;
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		sqlite3_finalize(c->cache[i].stmt);
+		free(c->cache[i].sql);
+	}
+	sqlite3_close(c->db);
+	free(c);
+}
+
+/* $12 -> ?12 outside string literals. */
+static char *translate(const char *sql)
+{
+	size_t n = strlen(sql);
+	char *out = malloc(n + 1);
+	if (!out)
+		return NULL;
+	bool quoted = false;
+	for (size_t i = 0; i <= n; i++) {
+		char ch = sql[i];
+		if (ch == '\'')
+			quoted = !quoted;
+		out[i] = (!quoted && ch == '$' && sql[i + 1] >= '0' && sql[i + 1] <= '9') ? '?' : ch;
+	}
+	return out;
+}
+
+static int prepare(struct sq_conn *c, const char *sql, sqlite3_stmt **stmt, struct cached **slot)
+{
+	uint64_t h = hash_sql(sql);
+	struct cached *s = &c->cache[h % CACHE_SLOTS];
+	*slot = NULL;
+	if (s->stmt && s->hash == h && strcmp(s->sql, sql) == 0 && !s->busy) {
+		*stmt = s->stmt;
+		*slot = s;
+		return 0;
+	}
+	char *t = translate(sql);
+	if (!t)
+		return FW_ENOMEM;
+	int rc = sqlite3_prepare_v3(c->db, t, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL);
+	free(t);
+	if (rc != SQLITE_OK)
+		return FW_ESTORE;
+	if (!s->busy) {
+		sqlite3_finalize(s->stmt);
+		free(s->sql);
+		s->sql = strdup(sql);
+		s->hash = h;
+		s->stmt = *stmt;
+		*slot = s;
+	}
+	return 0;
+}
+
+static void release(sqlite3_stmt *stmt, struct cached *slot)
+{
+	if (slot) {
+		sqlite3_reset(stmt);
+		sqlite3_clear_bindings(stmt);
+		slot->busy = false;
+	} else {
+		sqlite3_finalize(stmt);
+	}
+}
+
+static int bind(sqlite3_stmt *stmt, const struct store_arg *a, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int rc;
+		if (a[i].t == SA_INT)
+			rc = sqlite3_bind_int64(stmt, i + 1, a[i].i);
+		else if (a[i].t == SA_TEXT && a[i].s)
+			rc = sqlite3_bind_text(stmt, i + 1, a[i].s, -1, SQLITE_STATIC);
+		else
+			rc = sqlite3_bind_null(stmt, i + 1);
+		if (rc != SQLITE_OK)
+			return FW_ESTORE;
+	}
+	return 0;
+}
+
+static int sq_exec(void *h, const char *sql, const struct store_arg *a, int n, int64_t *changes)
+{
+	struct sq_conn *c = h;
+	sqlite3_stmt *stmt;
+	struct cached *slot;
+	int rc = prepare(c, sql, &stmt, &slot);
+	if (rc)
+		return rc;
+	if (slot)
+		slot->busy = true;
+	rc = bind(stmt, a, n);
+	if (!rc) {
+		int s;
+		while ((s = sqlite3_step(stmt)) == SQLITE_ROW)
+			;
+		rc = s == SQLITE_DONE ? 0 : (s == SQLITE_CONSTRAINT ? FW_ECONFLICT : FW_ESTORE);
+	}
+	if (changes)
+		*changes = sqlite3_changes64(c->db);
+	release(stmt, slot);
+	return rc;
+}
+
+static int sq_query(void *h, const char *sql, const struct store_arg *a, int n, struct store_rows **out)
+{
+	struct sq_conn *c = h;
+	struct sq_rows *r = calloc(1, sizeof(*r));
+	if (!r)
+		return FW_ENOMEM;
+	int rc = prepare(c, sql, &r->stmt, &r->slot);
+	if (rc) {
+		free(r);
+		return rc;
+	}
+	if (r->slot)
+		r->slot->busy = true;
+	rc = bind(r->stmt, a, n);
+	if (rc) {
+		release(r->stmt, r->slot);
+		free(r);
+		return rc;
+	}
+	r->base.be = &store_sqlite_backend;
+	r->c = c;
+	*out = &r->base;
+	return 0;
+}
+
+static int sq_next(struct store_rows *rows)
+{
+	struct sq_rows *r = (struct sq_rows *)rows;
+	int s = sqlite3_step(r->stmt);
+	return s == SQLITE_ROW ? 1 : s == SQLITE_DONE ? 0 : FW_ESTORE;
+}
+
+static const char *sq_text(struct store_rows *rows, int col)
+{
+	return (const char *)sqlite3_column_text(((struct sq_rows *)rows)->stmt, col);
+}
+
+static int64_t sq_int(struct store_rows *rows, int col)
+{
+	return sqlite3_column_int64(((struct sq_rows *)rows)->stmt, col);
+}
+
+static bool sq_isnull(struct store_rows *rows, int col)
+{
+	return sqlite3_column_type(((struct sq_rows *)rows)->stmt, col) == SQLITE_NULL;
+}
+
+static int sq_ncols(struct store_rows *rows)
+{
+	return sqlite3_column_count(((struct sq_rows *)rows)->stmt);
+}
+
+static void sq_rows_free(struct store_rows *rows)
+{
+	struct sq_rows *r = (struct sq_rows *)rows;
+	release(r->stmt, r->slot);
+	free(r);
+}
+
+static int sq_script(void *h, const char *sql)
+{
+	struct sq_conn *c = h;
+	return sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : FW_ESTORE;
+}
+
+static const char *sq_errmsg(void *h)
+{
+	return sqlite3_errmsg(((struct sq_conn *)h)->db);
+}
+
+const struct store_backend store_sqlite_backend = {
+	.name = "sqlite",
+	.connect = sq_connect,
+	.disconnect = sq_disconnect,
+	.exec = sq_exec,
+	.query = sq_query,
+	.next = sq_next,
+	.text = sq_text,
+	.integer = sq_int,
+	.isnull = sq_isnull,
+	.ncols = sq_ncols,
+	.rows_free = sq_rows_free,
+	.script = sq_script,
+	.errmsg = sq_errmsg,
+	.begin_sql = "BEGIN IMMEDIATE",
+};

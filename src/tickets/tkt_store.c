@@ -1,0 +1,195 @@
+#include "tickets/tkt_store.h"
+#include "notify/outbox.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *str(const json_t *t, const char *k)
+{
+	const json_t *v = json_object_get(t, k);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+int tkt_load(struct store_conn *c, const char *id, json_t **out)
+{
+	char *data = NULL;
+	int rc = store_query_str(c, "SELECT data FROM tickets WHERE id = $1", SARGS(ST(id)), &data);
+	if (rc)
+		return rc;
+	json_error_t je;
+	*out = json_loads(data, 0, &je);
+	free(data);
+	return *out ? 0 : FW_ESTORE;
+}
+
+static int64_t next_counter(struct store_conn *c, const char *name)
+{
+	int64_t v = -1;
+	if (store_query_int(c, "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value",
+			    SARGS(ST(name)), &v))
+		return -1;
+	return v;
+}
+
+static void set_time(json_t *t, const char *field, int64_t ms)
+{
+	char ts[32];
+	time_fmt_ms(ms, ts, sizeof(ts));
+	json_object_set_new(t, field, json_string(ts));
+}
+
+static int write_row(struct store_conn *c, json_t *t, bool insert)
+{
+	char *data = json_dumps(t, JSON_COMPACT);
+	if (!data)
+		return FW_ENOMEM;
+	int64_t created = 0, now = time_now_ms();
+	time_parse_rfc3339(str(t, "created_at"), &created);
+	int rc;
+	if (insert)
+		rc = store_exec(c,
+				"INSERT INTO tickets (seq, id, kind, account, status, priority, severity, assignee, "
+				"group_name, title, created_at, updated_at, data) "
+				"VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+				SARGS(SI(json_integer_value(json_object_get(t, "seq"))), ST(str(t, "id")),
+				      ST(str(t, "kind")), ST(str(t, "account")), ST(str(t, "status")),
+				      ST(str(t, "priority")), ST(str(t, "severity")), ST(str(t, "assignee")),
+				      ST(str(t, "group")), ST(str(t, "title")), SI(created), SI(now), ST(data)),
+				NULL);
+	else
+		rc = store_exec(c,
+				"UPDATE tickets SET status=$2, priority=$3, severity=$4, assignee=$5, group_name=$6, "
+				"title=$7, updated_at=$8, data=$9 WHERE id=$1",
+				SARGS(ST(str(t, "id")), ST(str(t, "status")), ST(str(t, "priority")),
+				      ST(str(t, "severity")), ST(str(t, "assignee")), ST(str(t, "group")),
+				      ST(str(t, "title")), SI(now), ST(data)),
+				NULL);
+	free(data);
+	return rc;
+}
+
+int tkt_insert(struct store_conn *c, const struct tkt_kind_info *k, json_t *t, const char *actor)
+{
+	int64_t seq = next_counter(c, "ticket_seq"), num = next_counter(c, k->prefix);
+	if (seq < 0 || num < 0)
+		return FW_ESTORE;
+	char id[32];
+	snprintf(id, sizeof(id), "%s-%lld", k->prefix, (long long)num);
+	int64_t now = time_now_ms();
+	json_object_set_new(t, "id", json_string(id));
+	json_object_set_new(t, "seq", json_integer(seq));
+	json_object_set_new(t, "kind", json_string(k->name));
+	const char *st = str(t, "status");
+	if (!st || !tkt_status_valid(k->kind, st))
+		json_object_set_new(t, "status", json_string(k->initial));
+	set_time(t, "created_at", now);
+	set_time(t, "updated_at", now);
+	json_t *times = json_object();
+	set_time(times, str(t, "status"), now);
+	json_object_set_new(t, "state_times", times);
+	if (actor)
+		json_object_set_new(t, "created_by", json_string(actor));
+	int rc = write_row(c, t, true);
+	if (rc)
+		return rc;
+	json_t *body = json_pack("{s:s,s:s}", "status", str(t, "status"), "title", str(t, "title"));
+	rc = tkt_timeline_add(c, id, actor, "created", "public", body);
+	json_decref(body);
+	return rc;
+}
+
+int tkt_save(struct store_conn *c, json_t *t)
+{
+	set_time(t, "updated_at", time_now_ms());
+	return write_row(c, t, false);
+}
+
+int tkt_set_status(struct store_conn *c, json_t *t, const char *to, const char *actor, const char *note)
+{
+	char from[40];
+	snprintf(from, sizeof(from), "%s", str(t, "status"));
+	int64_t now = time_now_ms();
+	json_object_set_new(t, "status", json_string(to));
+	json_t *times = json_object_get(t, "state_times");
+	if (!json_is_object(times)) {
+		times = json_object();
+		json_object_set_new(t, "state_times", times);
+	}
+	set_time(times, to, now);
+	/* The first time a ticket is acknowledged/resolved/closed feeds MTTA and MTTR. */
+	static const char *const firsts[][2] = { { "acknowledged", "acknowledged_at" },
+						 { "resolved", "resolved_at" },
+						 { "closed", "closed_at" } };
+	for (size_t i = 0; i < sizeof(firsts) / sizeof(firsts[0]); i++)
+		if (strcmp(to, firsts[i][0]) == 0 && !json_object_get(t, firsts[i][1]))
+			set_time(t, firsts[i][1], now);
+	if (!strcmp(to, "investigating") && !json_object_get(t, "acknowledged_at"))
+		set_time(t, "acknowledged_at", now);
+	int rc = tkt_save(c, t);
+	if (rc)
+		return rc;
+	json_t *body = json_pack("{s:s,s:s}", "from", from, "to", to);
+	if (note)
+		json_object_set_new(body, "note", json_string(note));
+	rc = tkt_timeline_add(c, str(t, "id"), actor, "status", "public", body);
+	if (!rc)
+		rc = tkt_notify_requester(c, t, "ticket.status_changed", body);
+	json_decref(body);
+	return rc;
+}
+
+int tkt_timeline_add(struct store_conn *c, const char *ticket, const char *actor, const char *type,
+		     const char *visibility, const json_t *body)
+{
+	int64_t n = 0;
+	int rc = store_query_int(c, "SELECT COALESCE(MAX(n), 0) + 1 FROM timeline WHERE ticket = $1", SARGS(ST(ticket)),
+				 &n);
+	if (rc)
+		return rc;
+	char *b = json_dumps(body, JSON_COMPACT);
+	rc = store_exec(c,
+			"INSERT INTO timeline (ticket, n, at, actor, type, visibility, body) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+			SARGS(ST(ticket), SI(n), SI(time_now_ms()), ST(actor), ST(type), ST(visibility), ST(b)), NULL);
+	free(b);
+	return rc;
+}
+
+int tkt_link(struct store_conn *c, const char *src, const char *dst, const char *type)
+{
+	return store_exec(c,
+			  "INSERT INTO ticket_links (src, dst, type, at) VALUES ($1,$2,$3,$4) "
+			  "ON CONFLICT (src, dst, type) DO NOTHING",
+			  SARGS(ST(src), ST(dst), ST(type), SI(time_now_ms())), NULL);
+}
+
+json_t *tkt_links(struct store_conn *c, const char *id)
+{
+	json_t *out = json_array();
+	struct store_rows *r;
+	if (store_query(c,
+			"SELECT dst, type, 'out' FROM ticket_links WHERE src = $1 UNION ALL "
+			"SELECT src, type, 'in' FROM ticket_links WHERE dst = $1",
+			SARGS(ST(id)), &r))
+		return out;
+	while (store_next(r) == 1)
+		json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "id", store_text(r, 0), "type",
+						     store_text(r, 1), "direction", store_text(r, 2)));
+	store_rows_free(r);
+	return out;
+}
+
+int tkt_notify_requester(struct store_conn *c, const json_t *t, const char *event, const json_t *detail)
+{
+	const char *requester = str(t, "requester");
+	if (!requester)
+		return 0;
+	json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:O?}", "event", event, "ticket", str(t, "id"), "title",
+			      str(t, "title"), "status", str(t, "status"), "detail", detail);
+	int rc = outbox_add(c, event, str(t, "account"), requester, p);
+	json_decref(p);
+	return rc;
+}

@@ -1,0 +1,146 @@
+#include "util/timeutil.h"
+#include "util/err.h"
+#include "util/tz.h"
+
+#include <ctype.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static _Atomic int64_t clock_offset;
+static atomic_int offset_loaded;
+
+int64_t time_offset_ms(void)
+{
+	if (!atomic_load(&offset_loaded)) {
+		const char *e = getenv("FLYWHEEL_CLOCK_OFFSET_MS");
+		if (e)
+			atomic_store(&clock_offset, strtoll(e, NULL, 10));
+		atomic_store(&offset_loaded, 1);
+	}
+	return atomic_load(&clock_offset);
+}
+
+void time_set_offset_ms(int64_t offset)
+{
+	atomic_store(&offset_loaded, 1);
+	atomic_store(&clock_offset, offset);
+}
+
+int64_t time_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + time_offset_ms();
+}
+
+void time_fmt_ms(int64_t ms, char *out, size_t cap)
+{
+	if (ms < 0) {
+		if (cap)
+			out[0] = '\0';
+		return;
+	}
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+static int digits(const char **p, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)**p))
+			return -1;
+		v = v * 10 + (**p - '0');
+		(*p)++;
+	}
+	*out = v;
+	return 0;
+}
+
+int time_parse_rfc3339(const char *s, int64_t *ms_out)
+{
+	int y, mo, d, h, mi, sec, ms = 0;
+	const char *p = s;
+	if (!s || digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
+	    digits(&p, 2, &d) || (*p != 'T' && *p != 't' && *p != ' '))
+		return FW_EINVAL;
+	p++;
+	if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &sec))
+		return FW_EINVAL;
+	if (*p == '.') {
+		int n = 0;
+		p++;
+		while (isdigit((unsigned char)*p)) {
+			if (n < 3)
+				ms = ms * 10 + (*p - '0');
+			n++;
+			p++;
+		}
+		if (n == 0)
+			return FW_EINVAL;
+		for (; n < 3; n++)
+			ms *= 10;
+	}
+	int off = 0;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p == '-' ? -1 : 1, oh, om;
+		p++;
+		if (digits(&p, 2, &oh))
+			return FW_EINVAL;
+		if (*p == ':')
+			p++;
+		if (digits(&p, 2, &om))
+			return FW_EINVAL;
+		off = sign * (oh * 60 + om);
+	} else {
+		return FW_EINVAL;
+	}
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return FW_EINVAL;
+	int64_t days = tz_days_from_civil(y, mo, d);
+	*ms_out = ((days * 86400 + h * 3600 + mi * 60 + sec) - (int64_t)off * 60) * 1000 + ms;
+	return 0;
+}
+
+int time_parse_duration(const char *s, int64_t *ms_out)
+{
+	int64_t total = 0;
+	const char *p = s;
+	if (!s || !*s)
+		return FW_EINVAL;
+	while (*p) {
+		if (!isdigit((unsigned char)*p))
+			return FW_EINVAL;
+		char *end;
+		long long v = strtoll(p, &end, 10);
+		p = end;
+		int64_t unit;
+		if (strncmp(p, "ms", 2) == 0) {
+			unit = 1;
+			p += 2;
+		} else {
+			switch (*p) {
+			case 's': unit = 1000; break;
+			case 'm': unit = 60000; break;
+			case 'h': unit = 3600000; break;
+			case 'd': unit = 86400000; break;
+			case 'w': unit = 7 * 86400000LL; break;
+			default: return FW_EINVAL;
+			}
+			p++;
+		}
+		if (v > INT64_MAX / unit / 2)
+			return FW_EINVAL;
+		total += v * unit;
+	}
+	*ms_out = total;
+	return 0;
+}
