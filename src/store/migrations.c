@@ -1,6 +1,8 @@
 /* Schema migrations, in order. Each runs once, in a transaction, on SQLite and PostgreSQL alike:
  * keep to the common dialect (BIGINT, TEXT, no AUTOINCREMENT/SERIAL, times in milliseconds).
- * Never edit a migration that has shipped: add a new one. Modules append theirs at the end. */
+ * Never edit a migration that has shipped: add a new one. Ranges: 1-9 foundation, 10-19 events,
+ * 20-29 automation, 30-39 SLA/notify, 40-49 catalog, 50-59 AWS compat, 60-69 ops. Keep the array
+ * sorted by version. */
 #include "store/store_backend.h"
 
 const struct store_migration store_migrations[] = {

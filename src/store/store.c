@@ -310,10 +310,11 @@ static int migrate(struct store *st, char *err, size_t errcap)
 		snprintf(err, errcap, "cannot create schema_migrations: %s", be->errmsg(c->h));
 		return FW_ESTORE;
 	}
-	int64_t have = 0;
-	store_query_int(c, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", SNOARGS, &have);
+	/* Each version is applied once, checked individually, so modules may number theirs in
+	 * separate ranges and a later-added lower number still runs. */
 	for (const struct store_migration *m = store_migrations; m->version; m++) {
-		if (m->version <= have)
+		int64_t have = 0;
+		if (!store_query_int(c, "SELECT 1 FROM schema_migrations WHERE version = $1", SARGS(SI(m->version)), &have))
 			continue;
 		int rc = be->exec(c->h, be->begin_sql, NULL, 0, NULL);
 		if (!rc)
