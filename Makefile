@@ -48,7 +48,7 @@ $(BUILD)/flywheel: $(BUILD)/src/main.o $(BUILD)/libflywheel.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 flywheel: $(BUILD)/flywheel
-	@if [ -z "$(SANITIZE)" ]; then ln -sf $(BUILD)/flywheel flywheel; fi
+	@if [ "$(BUILD)" = build ]; then ln -sf $(BUILD)/flywheel flywheel; fi
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libflywheel.a
 	@mkdir -p $(dir $@)
@@ -61,6 +61,7 @@ run: flywheel
 	./flywheel serve --listen 127.0.0.1:8080 --data-dir var $(if $(wildcard flywheel.yaml),--config flywheel.yaml,)
 
 # The test runner prints one closing line "N passed, N failed" and exits non-zero on any failure.
+# Parallel work in one tree: give each worker its own BUILD=build-NAME (objects, binaries, test logs).
 test: $(BUILD)/flywheel $(UNIT_BIN)
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run
 
@@ -78,6 +79,6 @@ install: flywheel
 	install -D -m 0755 $(BUILD)/flywheel $(DESTDIR)$(PREFIX)/bin/flywheel
 
 clean:
-	rm -rf build build-san flywheel
+	rm -rf build build-* flywheel
 
 -include $(OBJS:.o=.d) $(BUILD)/src/main.d
