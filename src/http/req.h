@@ -21,6 +21,8 @@ struct req {
 	struct MHD_Connection *conn;
 	const char *method;
 	char *path;             /* decoded path without the query string (owned) */
+	char *raw_path;         /* the path exactly as sent, still percent-encoded (owned; SigV4) */
+	char *raw_query;        /* the query string as sent, without '?', or NULL (owned; SigV4) */
 	struct buf body;        /* request body, capped by the configured limit */
 	bool body_too_big;
 	const char *route;      /* matched pattern, for metrics ("/api/v1/incidents/{id}") */

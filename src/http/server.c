@@ -137,6 +137,8 @@ static void req_free(struct req *r)
 	json_decref(r->resp);
 	free(r->raw);
 	free(r->path);
+	free(r->raw_path);
+	free(r->raw_query);
 	auth_free(r->auth);
 	for (int i = 0; i < r->nheaders; i++)
 		free(r->headers[i]);
@@ -272,6 +274,8 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
 	/* The path as sent (percent-encoded), without the query; MHD decodes the copy it routes on. */
 	const char *q = strchr(uri, '?');
 	r->path = q ? strndup(uri, (size_t)(q - uri)) : strdup(uri);
+	r->raw_path = strdup(r->path);
+	r->raw_query = q ? strdup(q + 1) : NULL;
 	return r;
 }
 
