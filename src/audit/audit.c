@@ -6,6 +6,7 @@
 #include "util/timeutil.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,11 +83,21 @@ static int broken(json_t **report, int64_t seq, const char *problem, const char 
 	return FW_ECONFLICT;
 }
 
+/* Reads one int64 with one statement (one snapshot). */
+static int query_int(struct store_conn *c, const char *sql, int64_t *out)
+{
+	return store_query_int(c, sql, SNOARGS, out);
+}
+
 int audit_verify(struct store_conn *c, json_t **report)
 {
 	int64_t head_seq = 0;
 	char *head_hash = NULL;
 	struct store_rows *rows;
+	/* Entries up to the head are immutable once committed (an entry and the head move in the same
+	 * transaction), so reading the head first and then only the entries up to it is consistent
+	 * while other requests keep appending. Rows past the head are checked at the end in one
+	 * statement against the head of that moment. */
 	int rc = store_query(c, "SELECT seq, hash FROM audit_head WHERE id = 1", SNOARGS, &rows);
 	if (rc)
 		return rc;
@@ -100,13 +111,13 @@ int audit_verify(struct store_conn *c, json_t **report)
 
 	rc = store_query(c,
 			 "SELECT seq, at, actor, account, action, object, before_digest, after_digest, prev_hash, hash "
-			 "FROM audit ORDER BY seq",
-			 SNOARGS, &rows);
+			 "FROM audit WHERE seq <= $1 ORDER BY seq",
+			 SARGS(SI(head_seq)), &rows);
 	if (rc) {
 		free(head_hash);
 		return rc;
 	}
-	char prev[65] = GENESIS;
+	char prev[65] = GENESIS, prev2[65] = "";
 	int64_t expect = 1, n = 0;
 	int step;
 	rc = 0;
@@ -118,20 +129,42 @@ int audit_verify(struct store_conn *c, json_t **report)
 				    (long long)expect, (long long)seq);
 			break;
 		}
-		if (!stored_prev || strcmp(stored_prev, prev) != 0) {
-			rc = broken(report, seq, "inserted",
-				    "entry %lld does not link to entry %lld (inserted, or its predecessor was rewritten)",
-				    (long long)seq, (long long)seq - 1);
+		if (seq < expect) {
+			rc = broken(report, seq, "inserted", "an entry was inserted after entry %lld (its key repeats %lld)",
+				    (long long)expect - 1, (long long)seq);
 			break;
 		}
+		if (!stored_prev)
+			stored_prev = "";
 		char h[65];
-		entry_hash(prev, seq, store_int(rows, 1), store_text(rows, 2), store_text(rows, 3), store_text(rows, 4),
-			   store_text(rows, 5), store_text(rows, 6), store_text(rows, 7), h);
+		entry_hash(stored_prev, seq, store_int(rows, 1), store_text(rows, 2), store_text(rows, 3),
+			   store_text(rows, 4), store_text(rows, 5), store_text(rows, 6), store_text(rows, 7), h);
 		if (!stored || strcmp(h, stored) != 0) {
-			rc = broken(report, seq, "altered", "entry %lld was altered: its content does not match its hash",
-				    (long long)seq);
+			/* An entry that was written as seq-1 and chained to the entry before the previous one was
+			 * moved up to make room: the previous entry is the one inserted. */
+			entry_hash(stored_prev, seq - 1, store_int(rows, 1), store_text(rows, 2), store_text(rows, 3),
+				   store_text(rows, 4), store_text(rows, 5), store_text(rows, 6), store_text(rows, 7), h);
+			if (seq > 1 && stored && !strcmp(h, stored) && !strcmp(stored_prev, prev2))
+				rc = broken(report, seq - 1, "inserted",
+					    "entry %lld was inserted: the entries after it were renumbered to make room",
+					    (long long)seq - 1);
+			else
+				rc = broken(report, seq, "altered",
+					    "entry %lld was altered: its content does not match its hash", (long long)seq);
 			break;
 		}
+		if (strcmp(stored_prev, prev) != 0) {
+			/* This entry is intact but was chained to something else than the entry before it: that
+			 * one is a consistent forgery (inserted, or rewritten with a recomputed hash). */
+			if (seq > 1)
+				rc = broken(report, seq - 1, "inserted",
+					    "entry %lld does not link to entry %lld: entry %lld was inserted or rewritten",
+					    (long long)seq, (long long)seq - 1, (long long)seq - 1);
+			else
+				rc = broken(report, seq, "altered", "entry 1 does not start the chain: it was altered");
+			break;
+		}
+		snprintf(prev2, sizeof(prev2), "%s", prev);
 		snprintf(prev, sizeof(prev), "%s", stored);
 		expect = seq + 1;
 		n++;
@@ -139,10 +172,20 @@ int audit_verify(struct store_conn *c, json_t **report)
 	store_rows_free(rows);
 	if (step < 0 && !rc)
 		rc = FW_ESTORE;
-	if (!rc && (expect - 1 != head_seq || strcmp(prev, head_seq ? head_hash : GENESIS) != 0))
-		rc = broken(report, expect, "removed",
+	if (!rc && expect - 1 < head_seq)
+		rc = broken(report, expect, "truncated",
 			    "the chain ends at entry %lld but the head records entry %lld: entries were removed at the end",
 			    (long long)(expect - 1), (long long)head_seq);
+	if (!rc && strcmp(prev, head_seq ? head_hash : GENESIS) != 0)
+		rc = broken(report, head_seq, "altered",
+			    "entry %lld does not match the hash the head records: it was rewritten", (long long)head_seq);
+	int64_t beyond = 0;
+	if (!rc && (rc = query_int(c,
+				   "SELECT COALESCE(MIN(seq), 0) FROM audit WHERE seq > (SELECT seq FROM audit_head WHERE id = 1)",
+				   &beyond)) == 0 &&
+	    beyond > 0)
+		rc = broken(report, beyond, "inserted",
+			    "entry %lld lies beyond the head of the chain: it was inserted", (long long)beyond);
 	if (!rc)
 		*report = json_pack("{s:b,s:I,s:s}", "ok", 1, "entries", (json_int_t)n, "head", prev);
 	free(head_hash);
