@@ -617,6 +617,10 @@ static int h_link(struct req *r)
 		goto out;
 	}
 	if (dst) {
+		if (!strcmp(dst, req_param(r, 0))) {
+			rc = req_fail(r, 422, "invalid_field", "field 'ticket': a ticket cannot be linked to itself");
+			goto out;
+		}
 		if ((rc = load_visible(r, NULL, dst, &other, NULL)))
 			goto out;
 		type = jv_str_or(body, "type", jv_str(other, "kind"));
