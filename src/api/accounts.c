@@ -50,6 +50,7 @@ struct account_ctx {
 
 static int account_tx(struct store_conn *c, void *arg)
 {
+	store_after_commit(c, auth_invalidate, NULL);
 	struct account_ctx *x = arg;
 	const char *id = jv_str(x->a, "id"), *parent = jv_str(x->a, "parent");
 	int64_t now = time_now_ms(), n = 0;
@@ -275,6 +276,7 @@ struct principal_ctx {
 
 static int principal_tx(struct store_conn *c, void *arg)
 {
+	store_after_commit(c, auth_invalidate, NULL);
 	struct principal_ctx *x = arg;
 	const char *id = jv_str(x->p, "id");
 	int rc = store_exec(c, "INSERT INTO principals (id, name, email, created_at, disabled) VALUES ($1,$2,$3,$4,0)",
@@ -431,6 +433,7 @@ struct bind_ctx {
 
 static int bind_tx(struct store_conn *c, void *arg)
 {
+	store_after_commit(c, auth_invalidate, NULL);
 	struct bind_ctx *x = arg;
 	int rc = 0;
 	for (size_t i = 0; !rc && i < json_array_size(x->roles); i++) {
@@ -502,6 +505,7 @@ struct token_ctx {
 
 static int token_tx(struct store_conn *c, void *arg)
 {
+	store_after_commit(c, auth_invalidate, NULL);
 	struct token_ctx *x = arg;
 	int rc;
 	if (x->revoke) {

@@ -9,11 +9,74 @@
 #include "util/timeutil.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Credential and account-parent caches. Every request authenticates and checks account parents;
+ * without a cache that is several read transactions per request. Entries are dropped when the
+ * generation changes (any commit touching tokens, principals, role bindings or accounts calls
+ * auth_invalidate()) and after CACHE_TTL_MS, which bounds staleness when several daemons share
+ * one PostgreSQL. */
+#define CACHE_SLOTS 1024
+#define CACHE_TTL_MS 5000
+
+struct token_slot {
+	char hash[65];
+	struct auth *a; /* template, copied out */
+	int64_t expires_at; /* token expiry, 0 = none */
+	int64_t cached_at;
+	uint64_t gen;
+};
+
+struct parent_slot {
+	char account[16];
+	char parent[16];
+	bool exists;
+	int64_t cached_at;
+	uint64_t gen;
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct token_slot token_cache[CACHE_SLOTS];
+static struct parent_slot parent_cache[CACHE_SLOTS];
+static _Atomic uint64_t cache_gen = 1;
+
+void auth_invalidate(void *unused)
+{
+	(void)unused;
+	atomic_fetch_add(&cache_gen, 1);
+}
+
+static unsigned slot_of(const char *s)
+{
+	unsigned h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % CACHE_SLOTS;
+}
+
+static struct auth *auth_copy(const struct auth *a)
+{
+	struct auth *c = malloc(sizeof(*c));
+	if (!c)
+		return NULL;
+	*c = *a;
+	c->bindings = NULL;
+	if (a->nbindings) {
+		c->bindings = malloc(a->nbindings * sizeof(*c->bindings));
+		if (!c->bindings) {
+			free(c);
+			return NULL;
+		}
+		memcpy(c->bindings, a->bindings, a->nbindings * sizeof(*c->bindings));
+	}
+	return c;
+}
 
 const char *const auth_roles[] = { "viewer", "requester", "operator", "approver", "admin", "auditor", NULL };
 
@@ -99,12 +162,8 @@ int auth_principal(struct store_conn *c, const char *principal, struct auth **ou
 	return 0;
 }
 
-int auth_token(struct store_conn *c, const char *token, struct auth **out)
+static int token_lookup(struct store_conn *c, const char *hash, struct auth **out, int64_t *expires_at)
 {
-	char hash[65];
-	if (!token || strlen(token) < 8 || strlen(token) > 200)
-		return FW_EAUTH;
-	crypto_sha256_hex(token, strlen(token), hash);
 	struct store_rows *rows;
 	int rc = store_query(c,
 			     "SELECT t.id, t.principal, t.expires_at, t.revoked_at FROM tokens t "
@@ -116,19 +175,90 @@ int auth_token(struct store_conn *c, const char *token, struct auth **out)
 		store_rows_free(rows);
 		return FW_EAUTH;
 	}
-	int64_t now = time_now_ms();
-	bool expired = !store_isnull(rows, 2) && store_int(rows, 2) <= now;
+	*expires_at = store_isnull(rows, 2) ? 0 : store_int(rows, 2);
 	bool revoked = !store_isnull(rows, 3);
 	char tid[40], principal[40];
 	snprintf(tid, sizeof(tid), "%s", store_text(rows, 0));
 	snprintf(principal, sizeof(principal), "%s", store_text(rows, 1));
 	store_rows_free(rows);
-	if (expired || revoked)
+	if (revoked)
 		return FW_EAUTH;
 	rc = auth_principal(c, principal, out);
 	if (!rc)
 		snprintf((*out)->token_id, sizeof((*out)->token_id), "%s", tid);
 	return rc;
+}
+
+int auth_token(struct store_conn *c, const char *token, struct auth **out)
+{
+	char hash[65];
+	if (!token || strlen(token) < 8 || strlen(token) > 200)
+		return FW_EAUTH;
+	crypto_sha256_hex(token, strlen(token), hash);
+	int64_t now = time_now_ms();
+	uint64_t gen = atomic_load(&cache_gen);
+	struct token_slot *sl = &token_cache[slot_of(hash)];
+
+	pthread_mutex_lock(&cache_lock);
+	if (sl->a && sl->gen == gen && now - sl->cached_at < CACHE_TTL_MS && strcmp(sl->hash, hash) == 0) {
+		bool expired = sl->expires_at && sl->expires_at <= now;
+		*out = expired ? NULL : auth_copy(sl->a);
+		pthread_mutex_unlock(&cache_lock);
+		return expired ? FW_EAUTH : *out ? 0 : FW_ENOMEM;
+	}
+	pthread_mutex_unlock(&cache_lock);
+
+	int64_t expires_at = 0;
+	int rc = token_lookup(c, hash, out, &expires_at);
+	if (rc)
+		return rc;
+	if (expires_at && expires_at <= now) {
+		auth_free(*out);
+		*out = NULL;
+		return FW_EAUTH;
+	}
+	struct auth *tmpl = auth_copy(*out);
+	pthread_mutex_lock(&cache_lock);
+	auth_free(sl->a);
+	sl->a = tmpl;
+	snprintf(sl->hash, sizeof(sl->hash), "%s", hash);
+	sl->expires_at = expires_at;
+	sl->cached_at = now;
+	sl->gen = gen;
+	pthread_mutex_unlock(&cache_lock);
+	return 0;
+}
+
+/* The parent of account (empty when none). Returns false when the account does not exist. */
+static bool account_parent(struct store_conn *c, const char *account, char parent[16])
+{
+	int64_t now = time_now_ms();
+	uint64_t gen = atomic_load(&cache_gen);
+	struct parent_slot *sl = &parent_cache[slot_of(account)];
+	pthread_mutex_lock(&cache_lock);
+	if (sl->gen == gen && now - sl->cached_at < CACHE_TTL_MS && strcmp(sl->account, account) == 0) {
+		bool exists = sl->exists;
+		snprintf(parent, 16, "%s", sl->parent);
+		pthread_mutex_unlock(&cache_lock);
+		return exists;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	char *p = NULL;
+	int rc = store_query_str(c, "SELECT parent FROM accounts WHERE id = $1", SARGS(ST(account)), &p);
+	if (rc && rc != FW_ENOTFOUND)
+		return false; /* store trouble: do not cache */
+	snprintf(parent, 16, "%s", p ? p : "");
+	free(p);
+	if (strlen(account) < sizeof(sl->account)) {
+		pthread_mutex_lock(&cache_lock);
+		snprintf(sl->account, sizeof(sl->account), "%s", account);
+		snprintf(sl->parent, sizeof(sl->parent), "%s", parent);
+		sl->exists = rc == 0;
+		sl->cached_at = now;
+		sl->gen = gen;
+		pthread_mutex_unlock(&cache_lock);
+	}
+	return rc == 0;
 }
 
 static unsigned binding_perms(const struct auth *a, const char *account)
@@ -143,16 +273,14 @@ static unsigned binding_perms(const struct auth *a, const char *account)
 unsigned auth_perms(struct req *r, const char *account)
 {
 	struct auth *a = r->auth;
-	if (!a || !account)
+	char parent[16];
+	if (!a || !account || strlen(account) > 12)
 		return 0;
-	char *parent = NULL;
-	int rc = store_query_str(req_db(r), "SELECT parent FROM accounts WHERE id = $1", SARGS(ST(account)), &parent);
-	if (rc)
+	if (!account_parent(req_db(r), account, parent))
 		return 0; /* no such account: invisible to everyone */
 	unsigned p = binding_perms(a, account);
-	if (parent && *parent)
+	if (parent[0])
 		p |= binding_perms(a, parent); /* the management account acts for its members */
-	free(parent);
 	return p;
 }
 

@@ -52,6 +52,10 @@ int auth_token(struct store_conn *c, const char *token, struct auth **out);
 int auth_principal(struct store_conn *c, const char *principal, struct auth **out);
 void auth_free(struct auth *a);
 
+/* Drops cached credentials and account parents. Call it after any commit that changes tokens,
+ * principals, role bindings or accounts: store_after_commit(c, auth_invalidate, NULL). */
+void auth_invalidate(void *unused);
+
 /* Permission mask of the caller on account (0 when the account does not exist or is not visible). */
 unsigned auth_perms(struct req *r, const char *account);
 /* Checks the caller holds perm on account: 0, or sets a 404 (account not visible) or 403 (role too
