@@ -49,5 +49,14 @@ const struct store_migration store_migrations[] = {
 	  "  account TEXT, recipient TEXT, payload TEXT NOT NULL, status TEXT NOT NULL,"
 	  "  attempts BIGINT NOT NULL DEFAULT 0, next_at BIGINT, last_error TEXT);"
 	  "CREATE INDEX outbox_pending ON outbox (status, next_at);" },
+	{ 50, "aws compat",
+	  "CREATE TABLE access_keys (id TEXT PRIMARY KEY, principal TEXT NOT NULL, name TEXT, account TEXT,"
+	  "  secret_enc TEXT NOT NULL, created_at BIGINT NOT NULL, revoked_at BIGINT);"
+	  "CREATE INDEX access_keys_principal ON access_keys (principal);"
+	  "CREATE TABLE ops_items (id TEXT PRIMARY KEY, seq BIGINT NOT NULL UNIQUE, ticket TEXT NOT NULL,"
+	  "  account TEXT NOT NULL, status TEXT NOT NULL, version BIGINT NOT NULL, dedup TEXT,"
+	  "  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, data TEXT NOT NULL);"
+	  "CREATE INDEX ops_items_account ON ops_items (account, seq);"
+	  "CREATE INDEX ops_items_dedup ON ops_items (account, dedup);" },
 	{ 0, NULL, NULL },
 };
