@@ -298,9 +298,10 @@ static int h_list(struct req *r)
 	struct store_rows *rows;
 	rc = store_query(req_db(r), buf_str(&sql), args, n, &rows);
 	buf_release(&sql);
-	free(pattern);
-	if (rc)
+	if (rc) {
+		free(pattern);
 		return rc;
+	}
 	json_t *items = json_array();
 	int64_t last = 0, next = 0;
 	int count = 0;
@@ -318,6 +319,8 @@ static int h_list(struct req *r)
 		count++;
 	}
 	store_rows_free(rows);
+	/* The pattern is bound without a copy (SQLITE_STATIC): it must outlive the rows. */
+	free(pattern);
 	return req_json(r, 200, api_list(items, next));
 }
 
