@@ -367,6 +367,13 @@ static int change_gate(json_t *t, const char *to, struct fw_error *e)
 	return 0;
 }
 
+/* The impact assessment is fixed once a change enters review. */
+static bool assessment_frozen(const char *field, const char *status)
+{
+	static const char *const fields[] = { "risk", "affected_resources", "rollback_plan", NULL };
+	return jv_in(field, fields) && strcmp(status, "draft") != 0 && strcmp(status, "submitted") != 0;
+}
+
 static int patch_tx(struct store_conn *c, void *arg)
 {
 	struct patch_ctx *x = arg;
@@ -386,6 +393,15 @@ static int patch_tx(struct store_conn *c, void *arg)
 			continue;
 		if (!(x->perms & PERM_WORK) && strcmp(key, "description") && strcmp(key, "details")) {
 			rc = fw_fail(&x->err, 403, "forbidden", "your role may not change '%s'", key);
+			goto out;
+		}
+		if (x->k->kind == TKT_CHANGE && assessment_frozen(key, jv_str(t, "status"))) {
+			/* Approvals were given for this assessment: lowering the risk in review must not
+			 * dodge the two-person rule, nor may the plan change under an approval. */
+			rc = fw_fail(&x->err, 409, "assessment_frozen",
+				     "field '%s' of change %s cannot change while it is %s; only a draft or "
+				     "submitted change's impact assessment can be edited",
+				     key, x->id, jv_str(t, "status"));
 			goto out;
 		}
 		json_t *fb = json_pack("{s:s,s:O?,s:O}", "field", key, "from", old, "to", v);
