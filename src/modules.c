@@ -1,8 +1,10 @@
 /* The daemon's background modules, in start order. A new module adds one line here. */
 #include "daemon.h"
+#include "automation/automation.h"
 
 #include <stddef.h>
 
 const struct daemon_module daemon_modules[] = {
+	{ "automation", rb_supervisor_start, rb_supervisor_reload, rb_supervisor_stop },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -6,6 +6,7 @@
 extern const struct route api_system_routes[];
 extern const struct route api_account_routes[];
 extern const struct route api_ticket_routes[];
+extern const struct route api_runbook_routes[];
 extern const struct route api_access_key_routes[];
 extern const struct route compat_aws_routes[];
 
@@ -13,6 +14,7 @@ const struct route *const http_route_tables[] = {
 	api_system_routes,
 	api_account_routes,
 	api_ticket_routes,
+	api_runbook_routes,
 	api_access_key_routes,
 	compat_aws_routes,
 	NULL,

@@ -49,6 +49,27 @@ const struct store_migration store_migrations[] = {
 	  "  account TEXT, recipient TEXT, payload TEXT NOT NULL, status TEXT NOT NULL,"
 	  "  attempts BIGINT NOT NULL DEFAULT 0, next_at BIGINT, last_error TEXT);"
 	  "CREATE INDEX outbox_pending ON outbox (status, next_at);" },
+	{ 20, "automation",
+	  "CREATE TABLE rb_runbooks (name TEXT NOT NULL, version BIGINT NOT NULL, account TEXT, source TEXT NOT NULL,"
+	  "  text TEXT NOT NULL, spec TEXT NOT NULL, created_by TEXT, created_at BIGINT NOT NULL,"
+	  "  deleted BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (name, version));"
+	  "CREATE TABLE rb_executions (id TEXT PRIMARY KEY, seq BIGINT NOT NULL, runbook TEXT NOT NULL,"
+	  "  version BIGINT NOT NULL, account TEXT, status TEXT NOT NULL, trigger TEXT NOT NULL, resource TEXT,"
+	  "  ticket TEXT, alarm TEXT, created_by TEXT, created_at BIGINT NOT NULL, not_before BIGINT,"
+	  "  started_at BIGINT, ended_at BIGINT, reason TEXT, cancel_requested BIGINT NOT NULL DEFAULT 0,"
+	  "  data TEXT NOT NULL);"
+	  "CREATE INDEX rb_executions_status ON rb_executions (status);"
+	  "CREATE INDEX rb_executions_runbook ON rb_executions (runbook, created_at);"
+	  "CREATE INDEX rb_executions_seq ON rb_executions (seq);"
+	  "CREATE TABLE rb_approvals (execution TEXT NOT NULL, step TEXT NOT NULL, principal TEXT NOT NULL,"
+	  "  at BIGINT NOT NULL, comment TEXT, PRIMARY KEY (execution, step, principal));"
+	  "CREATE TABLE rb_breakers (runbook TEXT PRIMARY KEY, failures BIGINT NOT NULL DEFAULT 0,"
+	  "  open BIGINT NOT NULL DEFAULT 0, opened_at BIGINT, incident TEXT);"
+	  "CREATE TABLE rb_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	  "CREATE TABLE rb_alarm_log (at BIGINT NOT NULL, account TEXT, fingerprint TEXT, runbook TEXT,"
+	  "  outcome TEXT NOT NULL, reason TEXT);"
+	  "CREATE INDEX rb_alarm_log_at ON rb_alarm_log (at);"
+	  "INSERT INTO counters (name, value) VALUES ('EXE', 0);" },
 	{ 50, "aws compat",
 	  "CREATE TABLE access_keys (id TEXT PRIMARY KEY, principal TEXT NOT NULL, name TEXT, account TEXT,"
 	  "  secret_enc TEXT NOT NULL, created_at BIGINT NOT NULL, revoked_at BIGINT);"
