@@ -1,10 +1,12 @@
 /* The daemon's background modules, in start order. A new module adds one line here. */
 #include "daemon.h"
+#include "catalog/allocator.h"
 #include "automation/automation.h"
 
 #include <stddef.h>
 
 const struct daemon_module daemon_modules[] = {
 	{ "automation", rb_supervisor_start, rb_supervisor_reload, rb_supervisor_stop },
+	{ "catalog", cat_allocator_start, cat_allocator_reload, cat_allocator_stop },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -9,6 +9,8 @@ extern const struct route api_ticket_routes[];
 extern const struct route api_runbook_routes[];
 extern const struct route api_access_key_routes[];
 extern const struct route compat_aws_routes[];
+extern const struct route api_catalog_routes[];
+extern const struct route api_engagement_routes[];
 
 const struct route *const http_route_tables[] = {
 	api_system_routes,
@@ -17,5 +19,7 @@ const struct route *const http_route_tables[] = {
 	api_runbook_routes,
 	api_access_key_routes,
 	compat_aws_routes,
+	api_catalog_routes,
+	api_engagement_routes,
 	NULL,
 };
