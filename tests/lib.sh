@@ -40,7 +40,10 @@ fw_start() {
   FW_PORT=${FW_PORT:-$(free_port)}
   FW_URL="http://127.0.0.1:$FW_PORT"
   FW_DATA=${FW_DATA:-$TEST_DIR/data}
-  "$FW_BIN" serve --listen "127.0.0.1:$FW_PORT" --data-dir "$FW_DATA" "$@" >>"$TEST_DIR/daemon.log" 2>&1 &
+  local store=()
+  # FW_STORE_URL runs the same test against another store (tests/t/t8001-postgres.sh sets it).
+  [ -n "${FW_STORE_URL:-}" ] && store=(--store "$FW_STORE_URL")
+  "$FW_BIN" serve --listen "127.0.0.1:$FW_PORT" --data-dir "$FW_DATA" "${store[@]}" "$@" >>"$TEST_DIR/daemon.log" 2>&1 &
   FW_PID=$!
   for _ in $(seq 1 100); do
     curl -sf "$FW_URL/healthz" >/dev/null 2>&1 && break
@@ -86,3 +89,17 @@ mk_token() {
 user() { mk_principal "$1" "[{\"account\":\"$2\",\"role\":\"$3\"}]" >/dev/null && mk_token "$PRN" >/dev/null && echo "$TOKEN"; }
 
 done_testing() { echo "1..$_n"; [ "$_failed" -eq 0 ]; }
+
+# fw_sql "SQL": runs one query against the daemon's store (SQLite file or $FW_STORE_URL) and prints
+# rows as '|'-separated text, like the sqlite3 shell. Installs the client when missing.
+fw_sql() {
+  if [ -n "${FW_STORE_URL:-}" ]; then
+    command -v psql >/dev/null || apt-get install -y -qq postgresql-client >/dev/null 2>&1
+    psql -X -q -t -A -F '|' "$FW_STORE_URL" -c "$1"
+  else
+    command -v sqlite3 >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null 2>&1
+    sqlite3 "$FW_DATA/flywheel.db" "$1"
+  fi
+}
+# fw_store_kind: "sqlite" or "postgres", what /readyz should report.
+fw_store_kind() { if [ -n "${FW_STORE_URL:-}" ]; then echo postgres; else echo sqlite; fi; }
