@@ -249,6 +249,41 @@ static void norm_duration(struct pctx *p, json_t *o, const char *path, const cha
 	json_object_set_new(o, k2, json_integer(ms));
 }
 
+/* `command: [sleep, 5]` and `[true]`: YAML reads 5 and true as a number and a boolean, but in an
+ * argv, env or header every element is text. */
+static void stringify_scalars(json_t *v)
+{
+	size_t i;
+	json_t *it;
+	const char *k;
+	char num[64];
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, it) {
+			if (json_is_integer(it))
+				snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(it));
+			else if (json_is_real(it))
+				snprintf(num, sizeof(num), "%g", json_real_value(it));
+			else if (json_is_boolean(it))
+				snprintf(num, sizeof(num), "%s", json_is_true(it) ? "true" : "false");
+			else
+				continue;
+			json_array_set_new(v, i, json_string(num));
+		}
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, it) {
+			if (json_is_integer(it))
+				snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(it));
+			else if (json_is_real(it))
+				snprintf(num, sizeof(num), "%g", json_real_value(it));
+			else if (json_is_boolean(it))
+				snprintf(num, sizeof(num), "%s", json_is_true(it) ? "true" : "false");
+			else
+				continue;
+			json_object_set_new(v, k, json_string(num));
+		}
+	}
+}
+
 static bool is_str_array(const json_t *a, bool nonempty)
 {
 	if (!json_is_array(a) || (nonempty && json_array_size(a) == 0))
@@ -297,16 +332,16 @@ static void check_templates(struct pctx *p, const json_t *v, const char *path, c
 static void check_step(struct pctx *p, json_t *s, const char *path, const json_t *inputs, json_t *seen,
 		       bool rollback)
 {
-	static const char *const common[] = { "name", "type", "timeout", "continue_on_failure", "description", NULL };
-	static const char *const k_exec[] = { "name", "type", "timeout", "continue_on_failure", "description", "command",
+	static const char *const common[] = { "name", "type", "timeout", "continue_on_failure", "description", "when", NULL };
+	static const char *const k_exec[] = { "name", "type", "timeout", "continue_on_failure", "description", "when", "command",
 					      "env", "cwd", "max_output", "grace", NULL };
-	static const char *const k_http[] = { "name", "type", "timeout", "continue_on_failure", "description", "url",
+	static const char *const k_http[] = { "name", "type", "timeout", "continue_on_failure", "description", "when", "url",
 					      "method", "headers", "body", "expect_status", "max_output", NULL };
-	static const char *const k_wait[] = { "name", "type", "timeout", "continue_on_failure", "description",
+	static const char *const k_wait[] = { "name", "type", "timeout", "continue_on_failure", "description", "when",
 					      "duration", "until", "interval", NULL };
-	static const char *const k_appr[] = { "name", "type", "timeout", "continue_on_failure", "description",
+	static const char *const k_appr[] = { "name", "type", "timeout", "continue_on_failure", "description", "when",
 					      "approvers", "role", NULL };
-	static const char *const k_set[] = { "name", "type", "timeout", "continue_on_failure", "description", "ticket",
+	static const char *const k_set[] = { "name", "type", "timeout", "continue_on_failure", "description", "when", "ticket",
 					     "resolve_alarm", NULL };
 	char f[256], list[256];
 	(void)common;
@@ -351,10 +386,25 @@ static void check_step(struct pctx *p, json_t *s, const char *path, const json_t
 		fpath(f, sizeof(f), path, "continue_on_failure");
 		add_err(p, f, "'continue_on_failure' must be true or false");
 	}
+	json_t *when = json_object_get(s, "when");
+	if (when) {
+		static const char *const k_when[] = { "step", "status", NULL };
+		fpath(f, sizeof(f), path, "when");
+		const char *ws = json_is_object(when) ? json_string_value(json_object_get(when, "step")) : NULL;
+		const char *wst = json_is_object(when) ? json_string_value(json_object_get(when, "status")) : NULL;
+		if (!ws || !wst || (strcmp(wst, "succeeded") && strcmp(wst, "failed")))
+			add_err(p, f, "'when' must be {step: <earlier step>, status: succeeded|failed}");
+		else if (!json_object_get(seen, ws))
+			add_err(p, f, "'when.step' must name an earlier step");
+		else
+			check_keys(p, when, f, k_when);
+	}
 	json_int_t n;
 	if (!strcmp(type, "exec") || !strcmp(type, "diagnostics")) {
 		check_keys(p, s, path, k_exec);
 		json_t *cmd = json_object_get(s, "command");
+		stringify_scalars(cmd);
+		stringify_scalars(json_object_get(s, "env"));
 		fpath(f, sizeof(f), path, "command");
 		if (!is_str_array(cmd, true))
 			add_err(p, f, "'command' must be a non-empty list of strings (program first); no shell is used");
@@ -398,6 +448,7 @@ static void check_step(struct pctx *p, json_t *s, const char *path, const json_t
 		if (!m)
 			json_object_set_new(s, "method", json_string("GET"));
 		json_t *h = json_object_get(s, "headers");
+		stringify_scalars(h);
 		fpath(f, sizeof(f), path, "headers");
 		if (h && !is_str_object(h))
 			add_err(p, f, "'headers' must map header names to strings");
@@ -483,6 +534,7 @@ static void check_step(struct pctx *p, json_t *s, const char *path, const json_t
 	} else if (!strcmp(type, "set")) {
 		check_keys(p, s, path, k_set);
 		json_t *t = json_object_get(s, "ticket");
+		stringify_scalars(t);
 		json_t *ra = json_object_get(s, "resolve_alarm");
 		fpath(f, sizeof(f), path, "ticket");
 		if (t && !is_str_object(t))
@@ -631,6 +683,7 @@ static void check_triggers(struct pctx *p, json_t *tr)
 			add_err(p, f, "'prevent_incident' must be true or false");
 		}
 		json_t *ins = json_object_get(t, "inputs");
+		stringify_scalars(ins);
 		if (ins && !is_str_object(ins)) {
 			fpath(f, sizeof(f), path, "inputs");
 			add_err(p, f, "'inputs' must map input names to templates");

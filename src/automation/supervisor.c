@@ -371,6 +371,19 @@ static int count_approvals(struct exe *x, const char *step)
 	return (int)n;
 }
 
+/* A step's `when: {step, status}`: the named step's latest result has that status. */
+static bool when_holds(struct exe *x, const json_t *when)
+{
+	const char *name = jv_str(when, "step"), *want = jv_str(when, "status");
+	json_t *res = json_object_get(x->data, "steps");
+	for (size_t i = json_array_size(res); i-- > 0;) {
+		json_t *r = json_array_get(res, i);
+		if (!strcmp(jv_str_or(r, "name", ""), name))
+			return !strcmp(jv_str_or(r, "status", ""), want);
+	}
+	return false;
+}
+
 static void advance(struct exe *x)
 {
 	for (int guard = 0; guard < 200 && !x->done; guard++) {
@@ -391,6 +404,18 @@ static void advance(struct exe *x)
 			else
 				finish(x, "rolled_back", NULL);
 			return;
+		}
+		json_t *when = json_object_get(step, "when");
+		if (when && !when_holds(x, when)) {
+			json_t *res = json_object_get(x->data, "steps");
+			json_array_append_new(res, json_pack("{s:O,s:O,s:s,s:s,s:I,s:I}", "name", json_object_get(step, "name"),
+							     "type", json_object_get(step, "type"), "phase",
+							     rollback ? "rollback" : "main", "status", "skipped",
+							     "started_at", (json_int_t)now, "ended_at", (json_int_t)now));
+			json_object_set_new(x->data, "index",
+					    json_integer(json_integer_value(json_object_get(x->data, "index")) + 1));
+			x->dirty = true;
+			continue;
 		}
 		bool fresh;
 		json_t *r = cur_result(x, step, &fresh);
