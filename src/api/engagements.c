@@ -686,15 +686,23 @@ out:
 	return rc;
 }
 
+static int need_started(struct req *r, json_t *eng, const char *kind)
+{
+	if (started(eng))
+		return 0;
+	return req_fail(r, 409, "invalid_transition",
+			"engagement %s is %s%s; only an approved engagement with a start date can be %s", jv_str(eng, "id"),
+			jv_str(eng, "status"), jv_str(eng, "start_date") ? "" : " without a start date",
+			!strcmp(kind, "opt_out") ? "opted out of" : "modified");
+}
+
 static int submit_mod(struct req *r, json_t *eng, const char *kind, const char *date, const char *reason, json_t *lines)
 {
-	if (!started(eng))
-		return req_fail(r, 409, "invalid_transition",
-				"engagement %s is %s%s; only an approved engagement with a start date can be %s",
-				jv_str(eng, "id"), jv_str(eng, "status"), jv_str(eng, "start_date") ? "" : " without a start date",
-				!strcmp(kind, "opt_out") ? "opted out of" : "modified");
 	time_t at;
-	int rc = future_date(r, "effective_date", date, jv_str(eng, "timezone"), &at);
+	int rc = need_started(r, eng, kind);
+	if (rc)
+		return rc;
+	rc = future_date(r, "effective_date", date, jv_str(eng, "timezone"), &at);
 	if (rc)
 		return rc;
 	struct mod_ctx x = { .eng = eng, .kind = kind, .actor = api_actor(r), .effective_date = date, .reason = reason,
@@ -722,7 +730,8 @@ static int h_modify(struct req *r)
 		req_fail_from(r, &e);
 		goto out;
 	}
-	if ((rc = load_eng(r, req_param(r, 0), PERM_SUBMIT, "modifying an engagement", &eng)))
+	if ((rc = load_eng(r, req_param(r, 0), PERM_SUBMIT, "modifying an engagement", &eng)) ||
+	    (rc = need_started(r, eng, "modify")))
 		goto out;
 	json_t *given = json_object_get(body, "lines");
 	for (size_t i = 0; i < json_array_size(given); i++) {
