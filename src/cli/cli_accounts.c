@@ -73,7 +73,7 @@ static int send_account(struct cli *c, const struct cli_args *a, const char *met
 		if (c->json)
 			cli_print_raw(&r);
 		else
-			printf("account %s %s\n", json_string_value(json_object_get(r.json, "id")), what);
+			printf("account %s %s\n", cli_str(r.json, "id"), what);
 	}
 	cli_resp_release(&r);
 	json_decref(body);
@@ -140,8 +140,8 @@ static void roles_cell(const json_t *p, struct buf *out)
 	const json_t *roles = json_object_get(p, "roles");
 	for (size_t i = 0; i < json_array_size(roles); i++) {
 		const json_t *b = json_array_get(roles, i);
-		buf_printf(out, "%s%s:%s", i ? ", " : "", json_string_value(json_object_get(b, "account")),
-			   json_string_value(json_object_get(b, "role")));
+		buf_printf(out, "%s%s:%s", i ? ", " : "", cli_str(b, "account"),
+			   cli_str(b, "role"));
 	}
 	if (!json_array_size(roles))
 		buf_puts(out, "-");
@@ -260,8 +260,8 @@ static int prn_create(struct cli *c, const struct cli_cmd *cmd, const struct cli
 		if (c->json)
 			cli_print_raw(&r);
 		else
-			printf("principal %s created (%s)\n", json_string_value(json_object_get(r.json, "id")),
-			       json_string_value(json_object_get(r.json, "name")));
+			printf("principal %s created (%s)\n", cli_str(r.json, "id"),
+			       cli_str(r.json, "name"));
 	}
 	cli_resp_release(&r);
 	json_decref(body);

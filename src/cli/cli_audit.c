@@ -16,8 +16,7 @@
 
 static void short_hash(const json_t *e, struct buf *out)
 {
-	const char *h = json_string_value(json_object_get(e, "hash"));
-	buf_printf(out, "%.12s", h ? h : "-");
+	buf_printf(out, "%.12s", cli_str(e, "hash"));
 }
 
 static const struct cli_col audit_cols[] = {
@@ -63,12 +62,12 @@ static int report_result(const struct cli *c, const json_t *rep, const struct cl
 	} else if (ok) {
 		printf("audit chain intact: %lld entries, head %s\n",
 		       (long long)json_integer_value(json_object_get(rep, "entries")),
-		       json_string_value(json_object_get(rep, "head")));
+		       cli_str(rep, "head"));
 	} else {
 		printf("audit chain BROKEN at entry %lld (%s): %s\n",
 		       (long long)json_integer_value(json_object_get(rep, "seq")),
-		       json_string_value(json_object_get(rep, "problem")),
-		       json_string_value(json_object_get(rep, "message")));
+		       cli_str(rep, "problem"),
+		       cli_str(rep, "message"));
 	}
 	return ok ? CLI_OK : CLI_EAPI;
 }
@@ -173,17 +172,11 @@ static int status(struct cli *c, const struct cli_cmd *cmd, const struct cli_arg
 		printf("health    %s\n", healthy ? "ok" : "failing");
 		if (ready)
 			printf("ready     yes (store %s, schema %lld)\n",
-			       json_string_value(json_object_get(rd.json, "store")),
+			       cli_str(rd.json, "store"),
 			       (long long)json_integer_value(json_object_get(rd.json, "schema_version")));
 		else
-			printf("ready     no: %s (HTTP %ld)\n",
-			       json_string_value(json_object_get(err, "message")) ? json_string_value(
-											    json_object_get(err, "message"))
-										  : "no answer",
-			       rd.status);
-		printf("version   %s\n", json_string_value(json_object_get(v.json, "version"))
-					       ? json_string_value(json_object_get(v.json, "version"))
-					       : "unknown");
+			printf("ready     no: %s (HTTP %ld)\n", cli_str(err, "message"), rd.status);
+		printf("version   %s\n", cli_str(v.json, "version"));
 		printf("client    %s\n", FLYWHEEL_VERSION);
 	}
 	rc = healthy && ready ? CLI_OK : CLI_EAPI;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define RESP_MAX (64u << 20) /* larger answers are cut off with an error rather than eating memory */
@@ -161,6 +162,9 @@ void cli_resolve(struct cli *c)
 		   read_token_file("var/admin.token", c->token, sizeof(c->token))) {
 		snprintf(c->token_from, sizeof(c->token_from), "./var/admin.token (the local daemon's admin token)");
 	}
+	struct stat sb;
+	if (ftok[0] && !strcmp(c->token_from, path) && stat(path, &sb) == 0 && (sb.st_mode & 077))
+		cli_err("warning: %s holds a token and others may read it; run: chmod 600 %s", path, path);
 	explicit_bzero(ftok, sizeof(ftok));
 	cli_note(c, "server %s", c->url);
 	if (c->token[0])

@@ -21,6 +21,12 @@ static size_t width(const char *s)
 	return n;
 }
 
+const char *cli_str(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	return s ? s : "-";
+}
+
 void cli_short_time(const char *s, char *out, size_t cap)
 {
 	/* 2024-05-01T12:00:00.000Z */
@@ -35,7 +41,7 @@ void cli_value(struct buf *b, const json_t *v)
 	if (!v || json_is_null(v)) {
 		buf_puts(b, "-");
 	} else if (json_is_string(v)) {
-		buf_puts(b, json_string_value(v));
+		buf_puts(b, json_string_length(v) ? json_string_value(v) : "-");
 	} else if (json_is_integer(v)) {
 		buf_printf(b, "%lld", (long long)json_integer_value(v));
 	} else if (json_is_real(v)) {

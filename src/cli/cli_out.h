@@ -28,6 +28,9 @@ void cli_table(const struct cli_col *cols, const json_t *items);
  * arrays of strings joined by ", ", anything else as compact JSON. */
 void cli_value(struct buf *b, const json_t *v);
 
+/* obj[key] when it is a string, else "-": for printf, which must never see NULL. Borrowed. */
+const char *cli_str(const json_t *obj, const char *key);
+
 /* Writes "2024-05-01T12:00:00.000Z" as "2024-05-01 12:00" into out; other text is copied. */
 void cli_short_time(const char *s, char *out, size_t cap);
 

@@ -155,33 +155,31 @@ static const struct cli_col ticket_cols[] = {
 
 static void timeline_detail(const json_t *e, struct buf *out)
 {
-	const char *type = json_string_value(json_object_get(e, "type"));
+	const char *type = cli_str(e, "type");
 	const json_t *b = json_object_get(e, "body");
 	const char *note = json_string_value(json_object_get(b, "note"));
-	if (!type)
-		type = "";
 	if (!strcmp(type, "status")) {
-		buf_printf(out, "%s -> %s", json_string_value(json_object_get(b, "from")),
-			   json_string_value(json_object_get(b, "to")));
+		buf_printf(out, "%s -> %s", cli_str(b, "from"),
+			   cli_str(b, "to"));
 		if (note)
 			buf_printf(out, ": %s", note);
 	} else if (!strcmp(type, "created")) {
-		buf_printf(out, "created as %s: ", json_string_value(json_object_get(b, "status")));
+		buf_printf(out, "created as %s: ", cli_str(b, "status"));
 		cli_value(out, json_object_get(b, "title"));
 	} else if (!strcmp(type, "field")) {
-		buf_printf(out, "%s: ", json_string_value(json_object_get(b, "field")));
+		buf_printf(out, "%s: ", cli_str(b, "field"));
 		cli_value(out, json_object_get(b, "from"));
 		buf_puts(out, " -> ");
 		cli_value(out, json_object_get(b, "to"));
 	} else if (!strcmp(type, "comment")) {
 		cli_value(out, json_object_get(b, "body"));
 	} else if (!strcmp(type, "link")) {
-		buf_printf(out, "linked %s (%s)", json_string_value(json_object_get(b, "linked")),
-			   json_string_value(json_object_get(b, "type")));
+		buf_printf(out, "linked %s (%s)", cli_str(b, "linked"),
+			   cli_str(b, "type"));
 	} else if (!strcmp(type, "approval")) {
-		buf_printf(out, "approved by %s", json_string_value(json_object_get(b, "principal")));
+		buf_printf(out, "approved by %s", cli_str(b, "principal"));
 		if (json_string_value(json_object_get(b, "comment")))
-			buf_printf(out, ": %s", json_string_value(json_object_get(b, "comment")));
+			buf_printf(out, ": %s", cli_str(b, "comment"));
 	} else {
 		cli_value(out, b);
 	}
@@ -199,8 +197,8 @@ static const struct cli_col timeline_cols[] = {
 
 static void link_cell(const json_t *l, struct buf *out)
 {
-	buf_printf(out, "%s (%s)", json_string_value(json_object_get(l, "id")),
-		   json_string_value(json_object_get(l, "type")));
+	buf_printf(out, "%s (%s)", cli_str(l, "id"),
+		   cli_str(l, "type"));
 }
 
 /* One line after a change, or the JSON with --json. */
@@ -210,9 +208,9 @@ static int done(struct cli *c, struct cli_resp *r, const char *what)
 		cli_print_raw(r);
 	} else {
 		const json_t *t = r->json;
-		printf("%s %s: status %s, priority %s\n", json_string_value(json_object_get(t, "id")), what,
-		       json_string_value(json_object_get(t, "status")),
-		       json_string_value(json_object_get(t, "priority")));
+		printf("%s %s: status %s, priority %s\n", cli_str(t, "id"), what,
+		       cli_str(t, "status"),
+		       cli_str(t, "priority"));
 	}
 	cli_resp_release(r);
 	return CLI_OK;
@@ -348,7 +346,7 @@ static int t_comment(struct cli *c, const struct cli_cmd *cmd, const struct cli_
 	if (c->json)
 		cli_print_raw(&r);
 	else
-		printf("%s: %s comment added\n", a->pos[0], json_string_value(json_object_get(r.json, "visibility")));
+		printf("%s: %s comment added\n", a->pos[0], cli_str(r.json, "visibility"));
 	cli_resp_release(&r);
 out:
 	json_decref(body);
@@ -398,8 +396,8 @@ static int t_link(struct cli *c, const struct cli_cmd *cmd, const struct cli_arg
 	if (c->json)
 		cli_print_raw(&r);
 	else
-		printf("%s linked to %s (%s)\n", a->pos[0], json_string_value(json_object_get(r.json, "linked")),
-		       json_string_value(json_object_get(r.json, "type")));
+		printf("%s linked to %s (%s)\n", a->pos[0], cli_str(r.json, "linked"),
+		       cli_str(r.json, "type"));
 	cli_resp_release(&r);
 out:
 	json_decref(body);
@@ -422,7 +420,7 @@ static int t_reclassify(struct cli *c, const struct cli_cmd *cmd, const struct c
 		cli_print_raw(&r);
 	else
 		printf("%s reclassified as service request %s\n", a->pos[0],
-		       json_string_value(json_object_get(r.json, "id")));
+		       cli_str(r.json, "id"));
 	cli_resp_release(&r);
 out:
 	json_decref(body);
@@ -446,7 +444,7 @@ static int t_approve(struct cli *c, const struct cli_cmd *cmd, const struct cli_
 	} else {
 		printf("%s: approval recorded (%zu so far), status %s\n", a->pos[0],
 		       json_array_size(json_object_get(r.json, "approvals")),
-		       json_string_value(json_object_get(r.json, "status")));
+		       cli_str(r.json, "status"));
 	}
 	cli_resp_release(&r);
 out:
@@ -587,8 +585,8 @@ static int a_create(struct cli *c, const struct cli_cmd *cmd, const struct cli_a
 		if (c->json)
 			cli_print_raw(&r);
 		else
-			printf("%s created: %s\n", json_string_value(json_object_get(r.json, "id")),
-			       json_string_value(json_object_get(r.json, "title")));
+			printf("%s created: %s\n", cli_str(r.json, "id"),
+			       cli_str(r.json, "title"));
 	}
 	cli_resp_release(&r);
 	json_decref(body);
@@ -619,7 +617,7 @@ static int a_show(struct cli *c, const struct cli_cmd *cmd, const struct cli_arg
 			cli_print_raw(&r);
 		} else {
 			cli_fields(r.json, order, hide);
-			printf("\n%s\n", json_string_value(json_object_get(r.json, "body")));
+			printf("\n%s\n", cli_str(r.json, "body"));
 		}
 	}
 	cli_resp_release(&r);

@@ -93,8 +93,13 @@ is "$RC" 3 "no token anywhere: exit 3"
 like "$ERR" "no token given" "no token: says how to give one"
 mkdir -p "$XDG_CONFIG_HOME/flywheel"
 printf '# flywheel CLI\nurl = %s\ntoken = "%s"\n' "$FW_URL" "$VIEWER" >"$XDG_CONFIG_HOME/flywheel/config"
+chmod 644 "$XDG_CONFIG_HOME/flywheel/config"
 fw whoami
 like "$OUT" "name +viewer1" "config file in \$XDG_CONFIG_HOME gives URL and token"
+like "$ERR" "warning: .* others may read it; run: chmod 600" "a token in a world-readable config file is warned about"
+chmod 600 "$XDG_CONFIG_HOME/flywheel/config"
+fw whoami
+is "$ERR" "" "no warning once the file is private"
 FLYWHEEL_TOKEN="$ADMIN" fw whoami
 like "$OUT" "name +admin" "FLYWHEEL_TOKEN overrides the config file"
 FLYWHEEL_TOKEN="$ADMIN" fw whoami --token "$VIEWER"
@@ -107,6 +112,7 @@ fw --verbose whoami
 like "$ERR" "token from $XDG_CONFIG_HOME/flywheel/config" "--verbose names the token's source"
 mkdir -p "$HOME/.config/flywheel"
 printf 'url=%s\ntoken=%s\n' "$FW_URL" "$ADMIN" >"$HOME/.config/flywheel/config"
+chmod 600 "$HOME/.config/flywheel/config"
 fw whoami
 like "$OUT" "name +viewer1" "\$XDG_CONFIG_HOME wins over ~/.config"
 XDG_CONFIG_HOME= fw whoami
