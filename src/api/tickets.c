@@ -232,6 +232,24 @@ static int h_get(struct req *r)
 	return req_json(r, 200, t);
 }
 
+/* "%q%" for LIKE … ESCAPE '\', with q's own % _ and \ matching themselves. The caller frees it. */
+static char *like_pattern(const char *q)
+{
+	size_t n = strlen(q);
+	char *p = malloc(2 * n + 3), *o = p;
+	if (!p)
+		return NULL;
+	*o++ = '%';
+	for (; *q; q++) {
+		if (*q == '%' || *q == '_' || *q == '\\')
+			*o++ = '\\';
+		*o++ = *q;
+	}
+	*o++ = '%';
+	*o = '\0';
+	return p;
+}
+
 static int h_list(struct req *r)
 {
 	const struct tkt_kind_info *k = kind_of_path(r);
@@ -275,11 +293,13 @@ static int h_list(struct req *r)
 	const char *q = req_arg(r, "q");
 	char *pattern = NULL;
 	if (q && *q) {
-		size_t ql = strlen(q);
-		pattern = malloc(ql + 3);
-		snprintf(pattern, ql + 3, "%%%s%%", q);
+		pattern = like_pattern(q);
+		if (!pattern) {
+			buf_release(&sql);
+			return FW_ENOMEM;
+		}
 		args[n++] = ST(pattern);
-		buf_printf(&sql, " AND lower(title) LIKE lower($%d)", n);
+		buf_printf(&sql, " AND lower(title) LIKE lower($%d) ESCAPE '\\'", n);
 	}
 	if (has_after) {
 		args[n++] = SI(after);
@@ -959,17 +979,18 @@ static int h_article_list(struct req *r)
 		return rc;
 	struct buf sql = BUF_INIT(1 << 14);
 	buf_puts(&sql, "SELECT id, account, title, body, source_ticket, created_by, created_at, seq FROM articles "
-		       "WHERE seq < $1 AND lower(title) LIKE lower($2)");
+		       "WHERE seq < $1 AND lower(title) LIKE lower($2) ESCAPE '\\'");
 	auth_account_filter(r, PERM_READ, "account", &sql);
 	buf_printf(&sql, " ORDER BY seq DESC LIMIT %d", limit + 1);
-	const char *q = req_arg(r, "q");
-	char pat[300];
-	snprintf(pat, sizeof(pat), "%%%s%%", q ? q : "");
+	char *pat = like_pattern(req_arg(r, "q") ? req_arg(r, "q") : "");
 	struct store_rows *rows;
-	rc = store_query(req_db(r), buf_str(&sql), SARGS(SI(cursor ? cursor : INT64_MAX), ST(pat)), &rows);
+	rc = pat ? store_query(req_db(r), buf_str(&sql), SARGS(SI(cursor ? cursor : INT64_MAX), ST(pat)), &rows)
+		 : FW_ENOMEM;
 	buf_release(&sql);
-	if (rc)
+	if (rc) {
+		free(pat);
 		return rc;
+	}
 	json_t *items = json_array();
 	int64_t last = 0, next = 0;
 	int n = 0;
@@ -982,6 +1003,7 @@ static int h_article_list(struct req *r)
 		json_array_append_new(items, article_row(rows));
 	}
 	store_rows_free(rows);
+	free(pat); /* bound without a copy: it lives as long as the rows */
 	return req_json(r, 200, api_list(items, next));
 }
 
