@@ -1,5 +1,6 @@
 /* The daemon's background modules, in start order. A new module adds one line here. */
 #include "daemon.h"
+#include "notify/notify.h"
 #include "catalog/allocator.h"
 #include "automation/automation.h"
 
@@ -8,5 +9,6 @@
 const struct daemon_module daemon_modules[] = {
 	{ "automation", rb_supervisor_start, rb_supervisor_reload, rb_supervisor_stop },
 	{ "catalog", cat_allocator_start, cat_allocator_reload, cat_allocator_stop },
+	{ "notify", ntf_start, NULL, ntf_stop },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -11,6 +11,7 @@ extern const struct route api_access_key_routes[];
 extern const struct route compat_aws_routes[];
 extern const struct route api_catalog_routes[];
 extern const struct route api_engagement_routes[];
+extern const struct route api_notify_routes[];
 
 const struct route *const http_route_tables[] = {
 	api_system_routes,
@@ -21,5 +22,6 @@ const struct route *const http_route_tables[] = {
 	compat_aws_routes,
 	api_catalog_routes,
 	api_engagement_routes,
+	api_notify_routes,
 	NULL,
 };

@@ -1,4 +1,5 @@
 #include "notify/outbox.h"
+#include "notify/notify.h"
 #include "store/store.h"
 #include "util/crypto.h"
 #include "util/err.h"
@@ -23,5 +24,8 @@ int outbox_add(struct store_conn *c, const char *topic, const char *account, con
 			    "VALUES ($1,$2,$3,$4,$5,$6,'pending',$2)",
 			    SARGS(ST(id), SI(now), ST(topic), ST(account), ST(recipient), ST(body)), NULL);
 	free(body);
+	/* Delivery starts right after the commit instead of at the dispatcher's next poll. */
+	if (!rc)
+		store_after_commit(c, ntf_wake, NULL);
 	return rc;
 }
