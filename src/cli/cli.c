@@ -4,6 +4,7 @@
 #include "cli/cli_args.h"
 #include "cli/cli_cmds.h"
 #include "cli/cli_http.h"
+#include "cli/cli_invoice.h"
 #include "version.h"
 
 #include <curl/curl.h>
@@ -12,7 +13,8 @@
 
 static const struct cli_family *const families[] = {
 	&cli_incident_family, &cli_problem_family,   &cli_request_family, &cli_change_family, &cli_article_family,
-	&cli_account_family,  &cli_principal_family, &cli_token_family,   &cli_audit_family,  NULL,
+	&cli_account_family,  &cli_principal_family, &cli_token_family,   &cli_audit_family,  &cli_invoice_family,
+	NULL,
 };
 
 static const struct cli_cmd *const singles[] = { &cli_status_cmd, &cli_whoami_cmd, NULL };

@@ -130,7 +130,7 @@ static const struct cli_cmd account_cmds[] = {
 	{ NULL },
 };
 
-const struct cli_family cli_account_family = { "account", "Customer accounts (12-digit ids), grouped in organizations.",
+const struct cli_family cli_account_family = { "account", "Customer accounts (12-digit ids), grouped in organizations",
 					       account_cmds, NULL, NULL };
 
 /* ---- principals ---- */
@@ -349,7 +349,7 @@ static const struct cli_cmd principal_cmds[] = {
 	{ NULL },
 };
 
-const struct cli_family cli_principal_family = { "principal", "Principals (people and systems) and their roles per account.",
+const struct cli_family cli_principal_family = { "principal", "Principals (people and systems) and their roles",
 						 principal_cmds, NULL, NULL };
 
 /* ---- tokens ---- */
@@ -460,7 +460,7 @@ static const struct cli_cmd token_cmds[] = {
 	{ NULL },
 };
 
-const struct cli_family cli_token_family = { "token", "API tokens: bearer credentials of a principal.", token_cmds,
+const struct cli_family cli_token_family = { "token", "API tokens of principals", token_cmds,
 					     NULL, NULL };
 
 /* ---- whoami ---- */

@@ -144,7 +144,7 @@ static const struct cli_cmd audit_cmds[] = {
 };
 
 const struct cli_family cli_audit_family = {
-	"audit", "The audit log: every change, in a SHA-256 hash chain that shows tampering.", audit_cmds, NULL,
+	"audit", "The audit log, a hash chain that shows tampering", audit_cmds, NULL,
 	"Reading it needs the auditor or admin role (on every account, or give --account)."
 };
 

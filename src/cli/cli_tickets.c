@@ -528,24 +528,23 @@ static const struct cli_cmd change_cmds[] = {
 	"request. An empty value ('') clears an optional field. Times are shown in UTC."
 
 const struct cli_family cli_incident_family = {
-	"incident", "Incidents: unplanned interruptions, worked new -> acknowledged -> investigating -> "
-		    "resolved -> closed.",
-	incident_cmds, &k_incident, TICKET_MORE
+	"incident", "Incidents: unplanned interruptions of a service", incident_cmds, &k_incident,
+	"Statuses: new -> acknowledged -> investigating -> resolved -> closed (resolved -> investigating\n"
+	"reopens; reclassified when it turns out to be a service request).\n\n" TICKET_MORE
 };
 const struct cli_family cli_problem_family = {
-	"problem", "Problems: the causes behind incidents, open -> root_cause_identified -> known_error -> "
-		   "resolved -> closed.",
-	problem_cmds, &k_problem, TICKET_MORE
+	"problem", "Problems: the causes behind incidents", problem_cmds, &k_problem,
+	"Statuses: open -> root_cause_identified -> known_error -> resolved -> closed.\n\n" TICKET_MORE
 };
 const struct cli_family cli_request_family = {
-	"request", "Service requests: submitted -> approved (or partially_approved, denied) -> in_progress -> "
-		   "fulfilled -> closed.",
-	request_cmds, &k_request, TICKET_MORE
+	"request", "Service requests", request_cmds, &k_request,
+	"Statuses: submitted -> approved | partially_approved | denied; approved -> in_progress ->\n"
+	"fulfilled -> closed; cancelled until fulfilled.\n\n" TICKET_MORE
 };
 const struct cli_family cli_change_family = {
-	"change", "Change requests: draft -> submitted -> in_review -> approved -> scheduled -> executing -> "
-		  "completed (or failed -> rolled_back).",
-	change_cmds, &k_change, TICKET_MORE
+	"change", "Change requests (RFCs), with approvals", change_cmds, &k_change,
+	"Statuses: draft -> submitted -> in_review -> approved | rejected; approved -> scheduled ->\n"
+	"executing -> completed | failed; failed -> rolled_back.\n\n" TICKET_MORE
 };
 
 /* ---- knowledge articles ---- */
@@ -634,5 +633,5 @@ static const struct cli_cmd article_cmds[] = {
 	{ NULL },
 };
 
-const struct cli_family cli_article_family = { "article", "Knowledge articles, written from resolutions.",
+const struct cli_family cli_article_family = { "article", "Knowledge articles, written from resolutions",
 					       article_cmds, NULL, NULL };
