@@ -118,6 +118,14 @@ is "$STATUS" 422 "an invoice for month 13 refused"
 api "$REQ" GET "/api/v1/invoices?account=$A"
 is "$STATUS" 422 "an invoice without a month refused"
 
+# An account in Berlin: its months start at local midnight (23:00Z or 22:00Z the day before).
+BER=300000000004
+api "$ADMIN" POST /api/v1/accounts "{\"id\":\"$BER\",\"name\":\"berlin\",\"parent\":null,\"plan\":\"advanced\",\"timezone\":\"Europe/Berlin\"}"
+api "$ADMIN" POST /api/v1/engagements "{\"account\":\"$BER\",\"offerings\":[{\"offering\":\"control-tower-operations\",\"blocks\":1}]}"
+BENG=$(jf .id)
+api "$ADMIN" POST "/api/v1/engagements/$BENG/review" "{\"decision\":\"approve\",\"start_date\":\"$(TZ=Europe/Berlin date +%Y-%m-%d)\"}"
+is "$STATUS" 200 "a Berlin engagement starting today (Berlin date)"
+
 # A log that runs past the end of the month, seen from the first hour of the next month.
 NEXT=$(date -u -d "$(date -u +%Y-%m-01) +1 month" +%Y-%m-%d)
 LAST=$(date -u -d "$NEXT -1 day" +%Y-%m-%d)
@@ -129,4 +137,8 @@ wl "${LAST}T23:00:00Z" 60
 is "$STATUS" 201 "the same log within the month is accepted"
 wl "${NEXT}T00:00:00Z" 120
 is "$STATUS $(jf .month)" "201 ${NEXT:0:7}" "the rest goes into the next month, allocated by the scheduler"
+api "$ADMIN" POST /api/v1/worklogs "{\"engagement\":\"$BENG\",\"offering\":\"control-tower-operations\",\"account\":\"$BER\",\"start\":\"${LAST}T23:30:00Z\",\"minutes\":30,\"description\":\"after midnight in Berlin\"}"
+is "$STATUS $(jf .month)" "201 ${NEXT:0:7}" "23:30Z on the last day is the next month in Berlin"
+api "$ADMIN" POST /api/v1/worklogs "{\"engagement\":\"$BENG\",\"offering\":\"control-tower-operations\",\"account\":\"$BER\",\"start\":\"${LAST}T20:00:00Z\",\"minutes\":30,\"description\":\"evening in Berlin\"}"
+is "$STATUS $(jf .month)" "201 $(date -u +%Y-%m)" "20:00Z on the last day is still this month in Berlin"
 done_testing
