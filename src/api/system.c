@@ -62,11 +62,14 @@ static int h_audit_list(struct req *r)
 		return rc;
 	const char *account = req_arg(r, "account");
 	if (!auth_global(r, PERM_AUDIT)) {
-		/* Account-scoped auditors and admins see their account's entries only. */
-		if (!account || !(auth_perms(r, account) & PERM_AUDIT))
+		/* Account-scoped auditors and admins see their account's entries only; an account the
+		 * caller cannot see at all is not found, like any object of another account. */
+		if (!account)
 			return req_fail(r, 403, "forbidden",
 					"reading the audit log needs the admin or auditor role; give ?account= for an "
 					"account you audit");
+		if ((rc = auth_require(r, account, PERM_AUDIT, "account")))
+			return rc;
 	}
 	struct store_rows *rows;
 	rc = store_query(req_db(r),
