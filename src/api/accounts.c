@@ -66,6 +66,14 @@ static int account_tx(struct store_conn *c, void *arg)
 				       parent);
 		if (!strcmp(parent, id))
 			return fw_fail(&x->err, 422, "invalid_field", "an account cannot be its own parent");
+		int64_t members = 0;
+		if (x->update &&
+		    !store_query_int(c, "SELECT COUNT(*) FROM accounts WHERE parent = $1", SARGS(ST(id)), &members) &&
+		    members > 0)
+			return fw_fail(&x->err, 422, "invalid_field",
+				       "account %s has %lld member account%s; a management account cannot become a member "
+				       "(organizations are one level deep)",
+				       id, (long long)members, members == 1 ? "" : "s");
 	}
 	int rc;
 	if (x->update) {
