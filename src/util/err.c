@@ -24,8 +24,17 @@ int fw_fail(struct fw_error *e, int status, const char *code, const char *fmt, .
 		e->status = status;
 		snprintf(e->code, sizeof(e->code), "%s", code);
 		va_start(ap, fmt);
-		vsnprintf(e->message, sizeof(e->message), fmt, ap);
+		int n = vsnprintf(e->message, sizeof(e->message), fmt, ap);
 		va_end(ap);
+		/* Truncated: do not leave half a UTF-8 character at the end. */
+		if (n >= (int)sizeof(e->message)) {
+			size_t len = strlen(e->message);
+			while (len > 0 && ((unsigned char)e->message[len - 1] & 0xC0) == 0x80)
+				len--;
+			if (len > 0 && ((unsigned char)e->message[len - 1] & 0x80))
+				len--;
+			e->message[len] = '\0';
+		}
 	}
 	return status_to_code(status);
 }

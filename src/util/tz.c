@@ -20,12 +20,17 @@ bool tz_valid(const char *name)
 	return access(path, R_OK) == 0;
 }
 
-/* Caller holds tz_lock. Sets the process zone; the previous value is not restored because every
- * conversion goes through here and sets the zone it needs. */
+/* Caller holds tz_lock. Sets the process zone when it differs from the last one set: tzset()
+ * re-reads the zone file, so repeated conversions in one zone skip it. */
+static char current_zone[201];
+
 static void set_zone(const char *zone)
 {
+	if (strcmp(current_zone, zone) == 0)
+		return;
 	setenv("TZ", strcmp(zone, "UTC") == 0 ? "UTC0" : zone, 1);
 	tzset();
+	snprintf(current_zone, sizeof(current_zone), "%s", zone);
 }
 
 int tz_local(const char *zone, time_t t, struct tm *out)
