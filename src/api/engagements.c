@@ -367,7 +367,7 @@ static int h_list(struct req *r)
 {
 	struct buf sql = BUF_INIT(1 << 16);
 	const char *account = req_arg(r, "account"), *status = req_arg(r, "status");
-	buf_puts(&sql, "SELECT id FROM cat_engagements WHERE ($1 IS NULL OR account = $1) AND ($2 IS NULL OR status = $2)");
+	buf_puts(&sql, "SELECT id FROM cat_engagements WHERE (CAST($1 AS TEXT) IS NULL OR account = $1) AND (CAST($2 AS TEXT) IS NULL OR status = $2)");
 	if (account && (!api_account_id_ok(account) || !(auth_perms(r, account) & PERM_READ))) {
 		buf_release(&sql);
 		return req_json(r, 200, api_list(json_array(), 0));
@@ -1080,8 +1080,8 @@ static int h_wl_list(struct req *r)
 	if (month && cat_period_parse(month, &p))
 		return req_fail(r, 422, "invalid_parameter", "month must be YYYY-MM, got '%.20s'", month);
 	buf_puts(&sql, "SELECT id, engagement, offering, account, period, start_at, minutes, description, ticket, "
-		       "operator FROM cat_worklogs WHERE ($1 IS NULL OR engagement = $1) AND ($2 IS NULL OR account = $2) "
-		       "AND ($3 IS NULL OR period = $3)");
+		       "operator FROM cat_worklogs WHERE (CAST($1 AS TEXT) IS NULL OR engagement = $1) AND (CAST($2 AS TEXT) IS NULL OR account = $2) "
+		       "AND (CAST($3 AS TEXT) IS NULL OR period = $3)");
 	auth_account_filter(r, PERM_READ, "account", &sql);
 	buf_puts(&sql, " ORDER BY start_at, seq LIMIT 5000");
 	struct store_rows *rows;

@@ -123,7 +123,7 @@ static int started_lines(struct store_conn *c, const char *eng, struct line_key 
 	int rc = store_query(c,
 			     "SELECT l.engagement, l.offering, l.account FROM cat_lines l JOIN cat_engagements e "
 			     "ON e.id = l.engagement WHERE e.start_at IS NOT NULL AND l.approved > 0 "
-			     "AND ($1 IS NULL OR l.engagement = $1) ORDER BY e.seq, l.offering, l.account",
+			     "AND (CAST($1 AS TEXT) IS NULL OR l.engagement = $1) ORDER BY e.seq, l.offering, l.account",
 			     SARGS(ST(eng)), &rows);
 	if (rc)
 		return rc;

@@ -250,7 +250,7 @@ json_t *cat_offering_list(struct store_conn *c, const char *plan, const char *st
 	json_t *items = json_array();
 	struct store_rows *rows;
 	if (store_query(c,
-			"SELECT " OFFERING_COLS " FROM cat_offerings o WHERE ($2 IS NULL OR o.status = $2) "
+			"SELECT " OFFERING_COLS " FROM cat_offerings o WHERE (CAST($2 AS TEXT) IS NULL OR o.status = $2) "
 			"ORDER BY o.id",
 			SARGS(SI(time_now_ms()), ST(status)), &rows))
 		return items;
