@@ -534,6 +534,21 @@ static int token_tx(struct store_conn *c, void *arg)
 	return rc;
 }
 
+/* A token carries every role of its principal, so minting one is acting as that principal: allowed
+ * for the principal itself, a global admin, or an admin of every account the principal is bound to. */
+static bool may_mint_for(struct req *r, json_t *p)
+{
+	if (auth_global(r, PERM_ADMIN) || !strcmp(jv_str(p, "id"), r->auth->principal))
+		return true;
+	json_t *roles = json_object_get(p, "roles");
+	for (size_t i = 0; i < json_array_size(roles); i++) {
+		const char *acc = jv_str(json_array_get(roles, i), "account");
+		if (!acc || !strcmp(acc, "*") || !(auth_perms(r, acc) & PERM_ADMIN))
+			return false;
+	}
+	return true;
+}
+
 static int h_token_create(struct req *r)
 {
 	json_t *body, *p = NULL;
@@ -550,6 +565,13 @@ static int h_token_create(struct req *r)
 	/* Tokens for yourself, or for principals of accounts you administer. */
 	if (!p || !principal_visible(r, p, PERM_ADMIN)) {
 		rc = req_fail(r, 404, "not_found", "principal %.40s not found", pid);
+		goto out;
+	}
+	if (!may_mint_for(r, p)) {
+		rc = req_fail(r, 403, "forbidden",
+			      "principal %.40s also holds roles on accounts you do not administer; a token would "
+			      "carry them: ask an admin of all its accounts",
+			      pid);
 		goto out;
 	}
 	int64_t expires = 0, dur;
