@@ -296,7 +296,9 @@ static json_t *token_json(int64_t v)
 }
 
 /* CaseDetails of a ticket. */
-static json_t *case_details(struct aws_call *c, const json_t *t, int64_t seq, bool with_comms)
+/* recent: the case's newest public comments (up to 6, newest first, each with its timeline "n"), fetched
+ * for a whole page at once by recent_comms(); NULL to leave recentCommunications out. */
+static json_t *case_details(struct aws_call *c, const json_t *t, int64_t seq, json_t *recent)
 {
 	char case_id[64], display[24];
 	const json_t *meta = json_object_get(t, "aws_case");
@@ -317,18 +319,66 @@ static json_t *case_details(struct aws_call *c, const json_t *t, int64_t seq, bo
 	json_t *cc = json_object_get(meta, "cc");
 	json_object_set_new(o, "ccEmailAddresses", json_is_array(cc) ? json_deep_copy(cc) : json_array());
 	json_object_set_new(o, "language", json_string(jv_str_or(meta, "language", "en")));
-	if (with_comms) {
-		json_t *items = NULL;
-		int64_t next = 0;
-		json_t *rc = json_object();
-		if (!communications(c, jv_str_or(t, "id", ""), case_id, 5, 0, 0, false, 0, false, &items, &next)) {
-			json_object_set_new(rc, "communications", items);
-			if (next)
-				json_object_set_new(rc, "nextToken", token_json(next));
+	if (recent) {
+		json_t *items = json_array(), *rc = json_object(), *m;
+		size_t i;
+		json_array_foreach(recent, i, m) {
+			if (i == 5) {
+				json_object_set_new(rc, "nextToken", token_json(json_integer_value(json_object_get(
+									    json_array_get(recent, 4), "n"))));
+				break;
+			}
+			json_t *copy = json_copy(m);
+			json_object_del(copy, "n");
+			json_object_set_new(copy, "caseId", json_string(case_id));
+			json_array_append_new(items, copy);
 		}
+		json_object_set_new(rc, "communications", items);
 		json_object_set_new(o, "recentCommunications", rc);
 	}
 	return o;
+}
+
+/* The 6 newest public comments of every ticket in tickets (one query for the page, not one per case), as
+ * {"INC-1": [comm, …]} with "n" kept for the nextToken. A new reference; NULL when the store fails. */
+static json_t *recent_comms(struct aws_call *c, json_t *tickets)
+{
+	size_t n = json_array_size(tickets), i;
+	json_t *t, *out = json_object();
+	if (!n)
+		return out;
+	struct store_arg *args = calloc(n, sizeof(*args));
+	struct buf sql = BUF_INIT(1 << 16);
+	buf_puts(&sql, "SELECT ticket, n, at, actor, body FROM (SELECT ticket, n, at, actor, body, ROW_NUMBER() OVER "
+		       "(PARTITION BY ticket ORDER BY n DESC) AS rn FROM timeline WHERE type = 'comment' AND "
+		       "visibility = 'public' AND ticket IN (");
+	json_array_foreach(tickets, i, t) {
+		args[i] = ST(jv_str_or(t, "id", ""));
+		buf_printf(&sql, "%s$%zu", i ? "," : "", i + 1);
+		json_object_set_new(out, jv_str_or(t, "id", ""), json_array());
+	}
+	buf_puts(&sql, ")) x WHERE rn <= 6 ORDER BY ticket, n DESC");
+	struct store_rows *rows;
+	int rc = args ? store_query(req_db(c->r), buf_str(&sql), args, (int)n, &rows) : FW_ENOMEM;
+	buf_release(&sql);
+	free(args);
+	if (rc) {
+		json_decref(out);
+		return NULL;
+	}
+	while (store_next(rows) == 1) {
+		char ts[32];
+		time_fmt_ms(store_int(rows, 2), ts, sizeof(ts));
+		json_t *b = json_loads(store_text(rows, 4), 0, NULL);
+		json_array_append_new(json_object_get(out, store_text(rows, 0)),
+				      json_pack("{s:I,s:s,s:s,s:s,s:[]}", "n", (json_int_t)store_int(rows, 1), "body",
+						jv_str_or(b, "body", ""), "submittedBy",
+						aws_principal_label(c, store_text(rows, 3)), "timeCreated", ts,
+						"attachmentSet"));
+		json_decref(b);
+	}
+	store_rows_free(rows);
+	return out;
 }
 
 /* ---- operations ---- */
@@ -477,13 +527,19 @@ static int op_describe_cases(struct aws_call *c)
 		return aws_fail(c, 400, "CaseIdNotFound", NULL, "Case with display id %.32s not found",
 				str_in(c, "displayId"));
 	}
+	json_t *recent = with_comms ? recent_comms(c, tickets) : NULL;
+	if (with_comms && !recent) {
+		json_decref(tickets);
+		return aws_fail(c, 500, "InternalServerError", NULL, "the store could not be read; try again");
+	}
 	json_t *cases = json_array();
 	size_t i;
 	json_t *t;
-	json_array_foreach(tickets, i, t)
-	{
-		json_array_append_new(cases, case_details(c, t, json_integer_value(json_object_get(t, "seq")), with_comms));
+	json_array_foreach(tickets, i, t) {
+		json_array_append_new(cases, case_details(c, t, json_integer_value(json_object_get(t, "seq")),
+							  recent ? json_object_get(recent, jv_str_or(t, "id", "")) : NULL));
 	}
+	json_decref(recent);
 	json_decref(tickets);
 	c->out = json_pack("{s:o}", "cases", cases);
 	if (next)
