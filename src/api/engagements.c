@@ -365,32 +365,44 @@ static int h_get(struct req *r)
 
 static int h_list(struct req *r)
 {
+	int limit;
+	int64_t cursor;
+	int rc = api_page(r, 50, 500, &limit, &cursor);
+	if (rc)
+		return rc;
 	struct buf sql = BUF_INIT(1 << 16);
 	const char *account = req_arg(r, "account"), *status = req_arg(r, "status");
-	buf_puts(&sql, "SELECT id FROM cat_engagements WHERE (CAST($1 AS TEXT) IS NULL OR account = $1) AND (CAST($2 AS TEXT) IS NULL OR status = $2)");
-	if (account && (!api_account_id_ok(account) || !(auth_perms(r, account) & PERM_READ))) {
-		buf_release(&sql);
-		return req_json(r, 200, api_list(json_array(), 0));
-	}
+	if (account && (!api_account_id_ok(account) || !(auth_perms(r, account) & PERM_READ)))
+		return req_json(r, 200, api_list(json_array(), 0)); /* invisible: nothing there */
+	buf_puts(&sql, "SELECT id, seq FROM cat_engagements WHERE (CAST($1 AS TEXT) IS NULL OR account = $1) "
+		       "AND (CAST($2 AS TEXT) IS NULL OR status = $2) AND seq < $3");
 	auth_account_filter(r, PERM_READ, "account", &sql);
-	buf_puts(&sql, " ORDER BY seq DESC LIMIT 500");
+	buf_printf(&sql, " ORDER BY seq DESC LIMIT %d", limit + 1);
 	struct store_rows *rows;
-	int rc = store_query(req_db(r), buf_str(&sql), SARGS(ST(account), ST(status)), &rows);
+	rc = store_query(req_db(r), buf_str(&sql), SARGS(ST(account), ST(status), SI(cursor ? cursor : INT64_MAX)),
+			 &rows);
 	buf_release(&sql);
 	if (rc)
 		return rc;
-	json_t *items = json_array();
-	char ids[500][32];
+	char(*ids)[32] = req_own(r, calloc((size_t)limit + 1, 32));
+	int64_t last = 0, next = 0;
 	int n = 0;
-	while (n < 500 && store_next(rows) == 1)
-		snprintf(ids[n++], sizeof(ids[0]), "%s", store_text(rows, 0));
+	while (ids && store_next(rows) == 1) {
+		if (n == limit) {
+			next = last;
+			break;
+		}
+		snprintf(ids[n++], 32, "%s", store_text(rows, 0));
+		last = store_int(rows, 1);
+	}
 	store_rows_free(rows);
+	json_t *items = json_array();
 	for (int i = 0; i < n; i++) {
 		json_t *e = cat_engagement_json(req_db(r), ids[i]);
 		if (e)
 			json_array_append_new(items, e);
 	}
-	return req_json(r, 200, api_list(items, 0));
+	return req_json(r, 200, api_list(items, next));
 }
 
 /* ---- review ---- */
@@ -1074,25 +1086,39 @@ out:
 
 static int h_wl_list(struct req *r)
 {
+	int limit;
+	int64_t cursor;
+	int rc = api_page(r, 100, 1000, &limit, &cursor);
+	if (rc)
+		return rc;
 	struct buf sql = BUF_INIT(1 << 16);
 	const char *eng = req_arg(r, "engagement"), *acc = req_arg(r, "account"), *month = req_arg(r, "month");
 	struct cat_period p;
 	if (month && cat_period_parse(month, &p))
 		return req_fail(r, 422, "invalid_parameter", "month must be YYYY-MM, got '%.20s'", month);
 	buf_puts(&sql, "SELECT id, engagement, offering, account, period, start_at, minutes, description, ticket, "
-		       "operator FROM cat_worklogs WHERE (CAST($1 AS TEXT) IS NULL OR engagement = $1) AND (CAST($2 AS TEXT) IS NULL OR account = $2) "
-		       "AND (CAST($3 AS TEXT) IS NULL OR period = $3)");
+		       "operator, seq FROM cat_worklogs WHERE (CAST($1 AS TEXT) IS NULL OR engagement = $1) "
+		       "AND (CAST($2 AS TEXT) IS NULL OR account = $2) AND (CAST($3 AS TEXT) IS NULL OR period = $3) "
+		       "AND seq < $4");
 	auth_account_filter(r, PERM_READ, "account", &sql);
-	buf_puts(&sql, " ORDER BY start_at, seq LIMIT 5000");
+	buf_printf(&sql, " ORDER BY seq DESC LIMIT %d", limit + 1);
 	struct store_rows *rows;
-	int rc = store_query(req_db(r), buf_str(&sql), SARGS(ST(eng), ST(acc), ST(month)), &rows);
+	rc = store_query(req_db(r), buf_str(&sql), SARGS(ST(eng), ST(acc), ST(month), SI(cursor ? cursor : INT64_MAX)),
+			 &rows);
 	buf_release(&sql);
 	if (rc)
 		return rc;
 	json_t *items = json_array();
+	int64_t last = 0, next = 0;
+	int n = 0;
 	while (store_next(rows) == 1) {
+		if (n++ == limit) {
+			next = last;
+			break;
+		}
 		char ts[32];
 		time_fmt_ms(store_int(rows, 5), ts, sizeof(ts));
+		last = store_int(rows, 10);
 		json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s?,s:s}", "id", store_text(rows, 0),
 						       "engagement", store_text(rows, 1), "offering", store_text(rows, 2),
 						       "account", store_text(rows, 3), "month", store_text(rows, 4), "start",
@@ -1101,7 +1127,7 @@ static int h_wl_list(struct req *r)
 						       store_text(rows, 9)));
 	}
 	store_rows_free(rows);
-	return req_json(r, 200, api_list(items, 0));
+	return req_json(r, 200, api_list(items, next));
 }
 
 const struct route api_engagement_routes[] = {

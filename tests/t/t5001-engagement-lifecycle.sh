@@ -92,6 +92,11 @@ is "$STATUS" 201 "exactly the allocation is accepted"
 api "$REQ" POST /api/v1/worklogs "{\"engagement\":\"$ENG\",\"offering\":\"eks-cluster-maintenance\",\"account\":\"$M2\",\"start\":\"${T0}T03:00:00Z\",\"minutes\":30,\"description\":\"x\"}"
 is "$STATUS" 403 "a requester cannot log time"
 
+api "$OPS" GET "/api/v1/worklogs?engagement=$ENG&limit=1"
+is "$(jf '.items | length') $(jf '.items[0].account')" "1 $M3" "work logs list newest first, one page"
+api "$OPS" GET "/api/v1/worklogs?engagement=$ENG&limit=1&cursor=$(jf .next_cursor)"
+is "$(jf '.items[0].id') $(jf .next_cursor)" "$WL1 null" "… the next page ends the list"
+
 # Invoice for the member and for the management account.
 api "$REQ" GET "/api/v1/invoices?account=$M2&month=$M1"
 is "$STATUS" 200 "invoice answers"
