@@ -122,11 +122,17 @@ check "HTML row has allocated, hours, billed, rate and amount" test $? -eq 0
 grep -q 'Node group rotation, &quot;blue/green&quot;' "$TEST_DIR/inv.html"; check "HTML escapes work log text" test $? -eq 0
 grep -q '9600.00 USD' "$TEST_DIR/inv.html"; check "HTML shows the total" test $? -eq 0
 
+# A price change mid-month applies from the next month.
+api "$ADMIN" PATCH /api/v1/catalog/offerings/eks-cluster-maintenance '{"rate_per_block":"3500.00"}'
+is "$STATUS $(jf .rate_per_block)" "200 3500.00" "admin raises the EKS rate mid-month"
+api "$REQ" GET "/api/v1/invoices?account=$M2&month=$M1"
+is "$(jf '.lines[0].rate_per_block') $(jf '.lines[0].amount')" "3200.00 6400.00" "month 1 keeps the rate it began with"
+
 # Month 2 with no hours still bills one block; a raise mid-month applies to the whole month.
 restart_at "$T1 09:00"
 api "$REQ" GET "/api/v1/invoices?account=$M2&month=$M2N"
 is "$(jf '.lines[0].billed_blocks')" 1 "a month with no hours bills one block"
-is "$(jf '.lines[0].amount')" 3200.00 "… 3200.00"
+is "$(jf '.lines[0].amount')" 3500.00 "… at the new rate, 3500.00"
 api "$OPS" POST /api/v1/worklogs "{\"engagement\":\"$ENG\",\"offering\":\"eks-cluster-maintenance\",\"account\":\"$M2\",\"start\":\"${T1}T01:00:00Z\",\"minutes\":2700,\"description\":\"Add-on upgrades\"}"
 is "$STATUS" 422 "45 hours do not fit 2 blocks"
 MID=$(date -u -d "$T1 +14 day" +%Y-%m-%d)
@@ -148,7 +154,7 @@ is "$(jf .status)" approved "the modification's service request is approved"
 api "$OPS" POST /api/v1/worklogs "{\"engagement\":\"$ENG\",\"offering\":\"eks-cluster-maintenance\",\"account\":\"$M2\",\"start\":\"${T1}T01:00:00Z\",\"minutes\":2700,\"description\":\"Add-on upgrades\"}"
 is "$STATUS" 201 "after the raise 45 hours fit"
 api "$REQ" GET "/api/v1/invoices?account=$M2&month=$M2N"
-is "$(jf '.lines[0].allocated_blocks') $(jf '.lines[0].billed_blocks') $(jf '.lines[0].amount')" "3 3 9600.00" "month 2 bills 3 blocks after the raise"
+is "$(jf '.lines[0].allocated_blocks') $(jf '.lines[0].billed_blocks') $(jf '.lines[0].amount')" "3 3 10500.00" "month 2 bills 3 blocks after the raise"
 
 # Opt-out from the start of month 3: nothing allocated, billed or loggable after it.
 api "$REQ" POST "/api/v1/engagements/$ENG/opt-out" "{\"effective_date\":\"$T2\",\"reason\":\"project finished\"}"
@@ -165,5 +171,5 @@ is "$(jf '.lines | length')" 0 "nothing billed after the opt-out"
 api "$OPS" POST /api/v1/worklogs "{\"engagement\":\"$ENG\",\"offering\":\"eks-cluster-maintenance\",\"account\":\"$M2\",\"start\":\"${T2}T01:00:00Z\",\"minutes\":60,\"description\":\"late\"}"
 is "$STATUS $(jf .error.code)" "422 engagement_not_active" "no time can be logged after the opt-out"
 api "$REQ" GET "/api/v1/invoices?account=$MGMT&month=$M2N"
-is "$(jf '.totals.USD')" 12800.00 "month 2 stays billed: 9600.00 + 3200.00"
+is "$(jf '.totals.USD')" 14000.00 "month 2 stays billed: 10500.00 + 3500.00"
 done_testing
