@@ -326,7 +326,8 @@ static int check_roles(struct req *r, json_t *roles)
 		}
 		if (strcmp(acc, "*") && !api_account_id_ok(acc))
 			return req_fail(r, 422, "invalid_field", "roles[%zu].account must be 12 digits or \"*\"", i);
-		if (!strcmp(acc, "*") ? !auth_global(r, PERM_ADMIN) : !(auth_perms(r, acc) & PERM_ADMIN))
+		/* A global admin may grant anything; whether the account exists is checked in the write. */
+		if (!auth_global(r, PERM_ADMIN) && (!strcmp(acc, "*") || !(auth_perms(r, acc) & PERM_ADMIN)))
 			return req_fail(r, 403, "forbidden", "granting roles on account %s needs the admin role there",
 					acc);
 	}

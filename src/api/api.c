@@ -4,6 +4,7 @@
 #include "util/timeutil.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@ int api_page(struct req *r, int dflt, int max, int *limit, int64_t *cursor)
 	*cursor = 0;
 	if (l) {
 		char *end;
+		errno = 0;
 		long v = strtol(l, &end, 10);
 		if (*end || v < 1 || v > max)
 			return req_fail(r, 422, "invalid_parameter", "limit must be an integer from 1 to %d", max);
@@ -22,8 +24,9 @@ int api_page(struct req *r, int dflt, int max, int *limit, int64_t *cursor)
 	}
 	if (c && *c) {
 		char *end;
+		errno = 0;
 		long long v = strtoll(c, &end, 10);
-		if (*end || v < 1)
+		if (*end || v < 1 || errno == ERANGE)
 			return req_fail(r, 422, "invalid_parameter", "cursor '%.40s' is not one this API returned", c);
 		*cursor = v;
 	}
