@@ -12,6 +12,8 @@ extern const struct route compat_aws_routes[];
 extern const struct route api_catalog_routes[];
 extern const struct route api_engagement_routes[];
 extern const struct route api_notify_routes[];
+extern const struct route api_event_routes[];
+extern const struct route compat_event_routes[];
 
 const struct route *const http_route_tables[] = {
 	api_system_routes,
@@ -23,5 +25,7 @@ const struct route *const http_route_tables[] = {
 	api_catalog_routes,
 	api_engagement_routes,
 	api_notify_routes,
+	api_event_routes,
+	compat_event_routes,
 	NULL,
 };

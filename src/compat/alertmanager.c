@@ -1,0 +1,698 @@
+/* Prometheus Alertmanager API v2, as 0.25 answers it (PROTOCOLS.md section 1): what Prometheus posts
+ * and what amtool queries. Handler errors are JSON strings, framework (schema) errors are
+ * {"code","message"}; every required field of a response is always present, because amtool
+ * dereferences them. */
+#include "api/events.h"
+#include "compat/evcompat.h"
+#include "events/engine.h"
+#include "http/auth.h"
+#include "http/req.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/timeutil.h"
+#include "version.h"
+
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define AM_VERSION "0.25.0"
+#define RESOLVE_TIMEOUT_MS (5 * 60000)
+#define MAX_ALERTS 10000
+
+static int64_t started_at;
+
+static int am_string_error(struct req *r, int status, const char *msg)
+{
+	json_t *s = json_string(msg);
+	char *t = json_dumps(s, JSON_ENCODE_ANY);
+	json_decref(s);
+	struct buf b = BUF_INIT(1 << 16);
+	buf_printf(&b, "%s\n", t);
+	req_raw(r, status, "application/json", b.data, b.len);
+	buf_release(&b);
+	free(t);
+	return FW_EINVAL;
+}
+
+static int am_framework_error(struct req *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int am_framework_error(struct req *r, int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_t *o = json_pack("{s:i,s:s}", "code", code, "message", msg);
+	char *t = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	req_raw(r, code >= 600 ? 422 : code, "application/json", t, strlen(t));
+	free(t);
+	return FW_EINVAL;
+}
+
+static const char *json_type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "object";
+	case JSON_ARRAY: return "array";
+	case JSON_STRING: return "string";
+	case JSON_INTEGER:
+	case JSON_REAL: return "number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "bool";
+	default: return "null";
+	}
+}
+
+/* go-openapi refuses bodies it has no consumer for; a missing Content-Type reads as JSON. */
+static int content_type_ok(struct req *r)
+{
+	const char *ct = req_hdr(r, "Content-Type");
+	if (!ct || !*ct || !strncasecmp(ct, "application/json", 16))
+		return 0;
+	char mt[128];
+	snprintf(mt, sizeof(mt), "%.*s", (int)strcspn(ct, ";"), ct);
+	return am_framework_error(r, 415, "unsupported media type \"%s\", only [application/json] are allowed", mt);
+}
+
+static int am_empty(struct req *r, int status)
+{
+	return req_raw(r, status, "application/json", "", 0);
+}
+
+static void fmt_time(int64_t ms, char out[32])
+{
+	if (ms <= 0)
+		snprintf(out, 32, "0001-01-01T00:00:00.000Z");
+	else
+		time_fmt_ms(ms, out, 32);
+}
+
+int am_healthy(struct req *r)
+{
+	return req_raw(r, 200, "text/plain; charset=utf-8", "OK", 2);
+}
+
+int am_ready(struct req *r)
+{
+	return req_raw(r, 200, "text/plain; charset=utf-8", "OK", 2);
+}
+
+int am_reload(struct req *r)
+{
+	int rc = evt_api_auth(r);
+	if (rc)
+		return rc;
+	if (!auth_global(r, PERM_ADMIN))
+		return req_fail(r, 403, "forbidden", "reloading rules needs the admin role on every account");
+	evt_engine_reload(r->srv);
+	return am_empty(r, 200);
+}
+
+/* ---- POST /api/v2/alerts ---- */
+
+static int parse_time(const json_t *v, const char *what, int64_t *ms, struct req *r)
+{
+	*ms = 0;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return am_framework_error(r, 400,
+					  "parsing %s body from \"\" failed, because json: cannot unmarshal %s into Go value "
+					  "of type string",
+					  what, json_type_name(v));
+	const char *s = json_string_value(v);
+	if (!*s || (!strncmp(s, "0001-01-01T00:00:00", 19)))
+		return 0; /* Go's zero time */
+	if (time_parse_rfc3339(s, ms))
+		return am_framework_error(r, 400,
+					  "parsing %s body from \"\" failed, because parsing time \"%s\" as "
+					  "\"2006-01-02T15:04:05Z07:00\": cannot parse \"%s\" as \"2006\"",
+					  what, s, s);
+	return 0;
+}
+
+int am_alerts_post(struct req *r)
+{
+	int rc = evt_api_auth(r);
+	if (rc)
+		return rc;
+	if ((rc = content_type_ok(r)))
+		return rc;
+	if (!r->body.len)
+		return am_framework_error(r, 602, "alerts in body is required");
+	json_error_t je;
+	json_t *body = json_loadb(r->body.data, r->body.len, JSON_DECODE_ANY, &je);
+	if (!body)
+		return am_framework_error(r, 400, "parsing alerts body from \"\" failed, because %s", je.text);
+	if (!json_is_array(body)) {
+		rc = am_framework_error(r, 400,
+					  "parsing alerts body from \"\" failed, because json: cannot unmarshal %s into Go "
+					  "value of type models.PostableAlerts",
+					  json_type_name(body));
+		json_decref(body);
+		return rc;
+	}
+	size_t n = json_array_size(body);
+	if (n > MAX_ALERTS) {
+		json_decref(body);
+		return req_fail(r, 413, "too_many_alerts", "a request may carry at most %d alerts; got %zu", MAX_ALERTS, n);
+	}
+	/* Schema checks first: the framework rejects the whole request before the handler runs. */
+	static const char *const known[] = { "labels", "annotations", "startsAt", "endsAt", "generatorURL", NULL };
+	for (size_t i = 0; i < n; i++) {
+		json_t *a = json_array_get(body, i);
+		if (!json_is_object(a)) {
+			rc = am_framework_error(r, 400,
+						  "parsing alerts body from \"\" failed, because json: cannot unmarshal %s into "
+						  "Go value of type models.PostableAlert",
+						  json_type_name(a));
+			json_decref(body);
+			return rc;
+		}
+		json_t *l = json_object_get(a, "labels");
+		if (!l || json_is_null(l)) {
+			json_decref(body);
+			return am_framework_error(r, 602, "%zu.labels in body is required", i);
+		}
+		const char *k;
+		json_t *v;
+		for (int pass = 0; pass < 2; pass++) {
+			json_t *m = json_object_get(a, pass ? "annotations" : "labels");
+			if (!m || json_is_null(m))
+				continue;
+			if (!json_is_object(m)) {
+				rc = am_framework_error(r, 400,
+							  "parsing alerts body from \"\" failed, because json: cannot "
+							  "unmarshal %s into Go struct field %s of type models.LabelSet",
+							  json_type_name(m), pass ? "PostableAlert.annotations" : "Alert.labels");
+				json_decref(body);
+				return rc;
+			}
+			json_object_foreach(m, k, v) {
+				if (!json_is_string(v)) {
+					rc = am_framework_error(r, 400,
+								  "parsing alerts body from \"\" failed, because json: cannot "
+								  "unmarshal %s into Go struct field %s of type string",
+								  json_type_name(v),
+								  pass ? "PostableAlert.annotations" : "Alert.labels");
+					json_decref(body);
+					return rc;
+				}
+			}
+		}
+		json_object_foreach(a, k, v) {
+			(void)v;
+			bool ok = false;
+			for (const char *const *q = known; *q; q++)
+				ok |= !strcmp(*q, k);
+			(void)ok; /* unknown fields are ignored, as go-openapi does */
+		}
+	}
+	struct evt_event *ev = calloc(n + 1, sizeof(*ev));
+	size_t nv = 0;
+	struct buf errs = BUF_INIT(1 << 16);
+	int64_t now = time_now_ms();
+	for (size_t i = 0; i < n; i++) {
+		json_t *a = json_array_get(body, i);
+		struct evt_event *e = &ev[nv];
+		int64_t st, en;
+		if ((rc = parse_time(json_object_get(a, "startsAt"), "alerts", &st, r)) ||
+		    (rc = parse_time(json_object_get(a, "endsAt"), "alerts", &en, r)))
+			goto out;
+		struct fw_error fe;
+		const char *msg = NULL;
+		if (!st)
+			st = en ? en : now;
+		if (!en) {
+			e->timeout = true;
+			en = now + RESOLVE_TIMEOUT_MS;
+		}
+		if (en < st)
+			msg = "start time must be before end time";
+		else if (evt_labels_from_json(&e->labels, json_object_get(a, "labels"), EVT_LABELS_ALERT, &fe))
+			msg = fe.message;
+		else {
+			struct evt_labels an = EVT_LABELS_INIT;
+			json_t *ao = json_object_get(a, "annotations");
+			if (json_is_object(ao) && evt_labels_from_json(&an, ao, EVT_LABELS_ANNOTATIONS, &fe))
+				msg = fe.message;
+			evt_labels_release(&an);
+			if (!msg && evt_api_event_account(r, evt_labels_get(&e->labels, "account"), e->account, &fe))
+				msg = fe.message;
+		}
+		if (msg) {
+			if (errs.len)
+				buf_puts(&errs, "; ");
+			buf_puts(&errs, msg);
+			evt_labels_release(&e->labels);
+			memset(e, 0, sizeof(*e));
+			continue;
+		}
+		e->starts_at = st;
+		e->ends_at = en;
+		e->source = "prometheus";
+		e->annotations = json_is_object(json_object_get(a, "annotations")) ? json_object_get(a, "annotations") : NULL;
+		nv++;
+	}
+	/* Best effort, like Alertmanager: the valid alerts are stored even when others failed. */
+	if (nv && (rc = evt_ingest(ev, nv, r->auth->principal, NULL))) {
+		am_string_error(r, 500, "failed to store the alerts");
+		goto out;
+	}
+	rc = 0;
+	if (errs.len)
+		rc = am_string_error(r, 400, buf_str(&errs));
+	else
+		am_empty(r, 200);
+out:
+	for (size_t i = 0; i <= nv && i < n; i++)
+		evt_labels_release(&ev[i].labels);
+	free(ev);
+	buf_release(&errs);
+	json_decref(body);
+	return rc;
+}
+
+/* ---- query parameters ---- */
+
+struct args {
+	const char *name;
+	const char *vals[64];
+	int n;
+};
+
+static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct args *a = cls;
+	if (key && !strcmp(key, a->name) && a->n < 64)
+		a->vals[a->n++] = value ? value : "";
+	return MHD_YES;
+}
+
+static int bool_arg(struct req *r, const char *name, bool dflt, bool *out)
+{
+	const char *v = req_arg(r, name);
+	*out = dflt;
+	if (!v)
+		return 0;
+	if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "y") || !strcmp(v, "on") ||
+	    !strcmp(v, "t") || !strcmp(v, "True") || !strcmp(v, "TRUE")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "n") || !strcmp(v, "off") ||
+	    !strcmp(v, "f") || !strcmp(v, "False") || !strcmp(v, "FALSE") || !*v) {
+		*out = false;
+		return 0;
+	}
+	return 0; /* Alertmanager 0.25 ignores a value it cannot read and keeps the default */
+}
+
+static int filters(struct req *r, struct evt_matchers *ms)
+{
+	struct args a = { .name = "filter" };
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect, &a);
+	for (int i = 0; i < a.n; i++) {
+		struct fw_error e;
+		struct evt_matcher m = EVT_MATCHER_INIT;
+		if (evt_matcher_parse(&m, a.vals[i], strlen(a.vals[i]), &e))
+			return am_string_error(r, 400, e.message);
+		int rc = evt_matchers_add(ms, m.type, m.name, m.value, &e);
+		evt_matcher_release(&m);
+		if (rc)
+			return am_string_error(r, 400, e.message);
+	}
+	return 0;
+}
+
+static int receiver_re(struct req *r, struct evt_matcher *m, bool *has)
+{
+	const char *re = req_arg(r, "receiver");
+	*has = false;
+	if (!re || !*re)
+		return 0;
+	struct fw_error e;
+	if (evt_matcher_init(m, EVT_MATCH_REGEX, "receiver", re, &e)) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "failed to parse receiver param: %s", e.message);
+		return am_string_error(r, 400, msg);
+	}
+	*has = true;
+	return 0;
+}
+
+static json_t *gettable_alert(const struct evt_alarm_view *v)
+{
+	char f[EVT_FINGERPRINT_LEN + 1], st[32], en[32], up[32];
+	evt_fingerprint_format(v->fp, f);
+	fmt_time(v->starts_at, st);
+	fmt_time(v->ends_at, en);
+	fmt_time(v->updated_at, up);
+	bool suppressed = json_array_size(v->silenced_by) || json_array_size(v->inhibited_by) || v->in_maintenance;
+	return json_pack("{s:o,s:O,s:s,s:s,s:s,s:s,s:[{s:s}],s:{s:s,s:O,s:O}}", "labels", evt_labels_to_json(&v->labels),
+			 "annotations", v->annotations, "startsAt", st, "endsAt", en, "updatedAt", up, "fingerprint", f,
+			 "receivers", "name", v->rule, "status", "state", suppressed ? "suppressed" : "active",
+			 "silencedBy", v->silenced_by, "inhibitedBy", v->inhibited_by);
+}
+
+struct alert_query {
+	bool active, silenced, inhibited;
+	struct evt_matchers ms;
+	struct evt_matcher recv;
+	bool has_recv;
+};
+
+static int alert_query_parse(struct req *r, struct alert_query *q, bool unprocessed)
+{
+	bool ignored;
+	evt_matchers_init(&q->ms);
+	q->recv = (struct evt_matcher)EVT_MATCHER_INIT;
+	int rc = bool_arg(r, "active", true, &q->active);
+	if (!rc)
+		rc = bool_arg(r, "silenced", true, &q->silenced);
+	if (!rc)
+		rc = bool_arg(r, "inhibited", true, &q->inhibited);
+	if (!rc && unprocessed)
+		rc = bool_arg(r, "unprocessed", true, &ignored);
+	if (!rc)
+		rc = filters(r, &q->ms);
+	if (!rc)
+		rc = receiver_re(r, &q->recv, &q->has_recv);
+	return rc;
+}
+
+static bool alert_keep(const struct alert_query *q, const struct evt_alarm_view *v)
+{
+	bool silenced = json_array_size(v->silenced_by) > 0, inhibited = json_array_size(v->inhibited_by) > 0;
+	bool active = !silenced && !inhibited && !v->in_maintenance;
+	if (!q->active && active)
+		return false;
+	if (!q->silenced && silenced)
+		return false;
+	if (!q->inhibited && inhibited)
+		return false;
+	if (q->has_recv && !evt_matcher_matches(&q->recv, v->rule))
+		return false;
+	return true;
+}
+
+int am_alerts_get(struct req *r)
+{
+	int rc = evt_api_auth(r);
+	if (rc)
+		return rc;
+	struct alert_query q;
+	if ((rc = alert_query_parse(r, &q, true)))
+		goto out;
+	struct evt_alarm_view *v;
+	size_t n;
+	evt_alarms_list(evt_api_readable, r, &q.ms, true, &v, &n);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		if (alert_keep(&q, &v[i]))
+			json_array_append_new(arr, gettable_alert(&v[i]));
+	evt_alarm_views_free(v, n);
+	req_json(r, 200, arr);
+out:
+	evt_matchers_release(&q.ms);
+	evt_matcher_release(&q.recv);
+	return rc;
+}
+
+int am_groups_get(struct req *r)
+{
+	int rc = evt_api_auth(r);
+	if (rc)
+		return rc;
+	struct alert_query q;
+	if ((rc = alert_query_parse(r, &q, false)))
+		goto out;
+	struct evt_alarm_view *v;
+	size_t n;
+	evt_alarms_list(evt_api_readable, r, &q.ms, true, &v, &n);
+	json_t *groups = json_array(), *index = json_object();
+	for (size_t i = 0; i < n; i++) {
+		if (!alert_keep(&q, &v[i]))
+			continue;
+		char rule[64];
+		json_t *gl = evt_group_labels(v[i].account, &v[i].labels, rule);
+		char *gk = json_dumps(gl, JSON_COMPACT | JSON_SORT_KEYS);
+		struct buf key = BUF_INIT(1 << 16);
+		buf_printf(&key, "%s/%s/%s", v[i].account, rule, gk);
+		free(gk);
+		json_t *grp = json_object_get(index, buf_str(&key));
+		if (!grp) {
+			grp = json_pack("{s:O,s:{s:s},s:[]}", "labels", gl, "receiver", "name", rule, "alerts");
+			json_object_set_new(index, buf_str(&key), grp);
+			json_array_append(groups, grp);
+		}
+		buf_release(&key);
+		json_decref(gl);
+		json_array_append_new(json_object_get(grp, "alerts"), gettable_alert(&v[i]));
+	}
+	json_decref(index);
+	evt_alarm_views_free(v, n);
+	req_json(r, 200, groups);
+out:
+	evt_matchers_release(&q.ms);
+	evt_matcher_release(&q.recv);
+	return rc;
+}
+
+/* ---- silences ---- */
+
+static json_t *gettable_silence(const struct evt_silence_view *s)
+{
+	char st[32], en[32], up[32];
+	fmt_time(s->starts_at, st);
+	fmt_time(s->ends_at, en);
+	fmt_time(s->updated_at, up);
+	return json_pack("{s:s,s:{s:s},s:s,s:s,s:s,s:s,s:s,s:O}", "id", s->id, "status", "state", s->state, "updatedAt",
+			 up, "comment", s->comment, "createdBy", s->created_by, "endsAt", en, "startsAt", st, "matchers",
+			 s->matchers);
+}
+
+int am_silences_get(struct req *r)
+{
+	int rc = evt_api_auth(r);
+	if (rc)
+		return rc;
+	struct evt_matchers ms = EVT_MATCHERS_INIT;
+	if ((rc = filters(r, &ms))) {
+		evt_matchers_release(&ms);
+		return rc;
+	}
+	struct evt_silence_view *v;
+	size_t n;
+	evt_silences_list(evt_api_readable, r, &v, &n);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		struct evt_matchers sm = EVT_MATCHERS_INIT;
+		evt_matchers_from_json(&sm, v[i].matchers, NULL);
+		bool keep = true;
+		for (size_t k = 0; k < ms.n && keep; k++)
+			keep = evt_matchers_contains(&sm, &ms.v[k]);
+		evt_matchers_release(&sm);
+		if (keep)
+			json_array_append_new(arr, gettable_silence(&v[i]));
+	}
+	evt_silence_views_free(v, n);
+	evt_matchers_release(&ms);
+	return req_json(r, 200, arr);
+}
+
+static bool uuid_ok(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]))
+			return false;
+	}
+	return true;
+}
+
+int am_silences_post(struct req *r)
+{
+	int rc = evt_api_auth(r);
+	if (rc)
+		return rc;
+	if ((rc = content_type_ok(r)))
+		return rc;
+	if (!r->body.len)
+		return am_framework_error(r, 602, "silence in body is required");
+	json_error_t je;
+	json_t *b = json_loadb(r->body.data, r->body.len, JSON_DECODE_ANY, &je);
+	if (!b)
+		return am_framework_error(r, 400, "parsing silence body from \"\" failed, because %s", je.text);
+	if (!json_is_object(b)) {
+		rc = am_framework_error(r, 400,
+					  "parsing silence body from \"\" failed, because json: cannot unmarshal %s into "
+					  "Go value of type models.PostableSilence",
+					  json_type_name(b));
+		json_decref(b);
+		return rc;
+	}
+	json_t *mm = json_object_get(b, "matchers");
+	if (mm && !json_is_null(mm) && !json_is_array(mm)) {
+		rc = am_framework_error(r, 400,
+					  "parsing silence body from \"\" failed, because json: cannot unmarshal %s into "
+					  "Go struct field Silence.matchers of type models.Matchers",
+					  json_type_name(mm));
+		json_decref(b);
+		return rc;
+	}
+	static const char *const req_fields[] = { "comment", "createdBy", "endsAt", "matchers", "startsAt", NULL };
+	for (const char *const *f = req_fields; *f; f++) {
+		json_t *v = json_object_get(b, *f);
+		if (!v || json_is_null(v)) {
+			json_decref(b);
+			return am_framework_error(r, 602, "%s in body is required", *f);
+		}
+		if (strcmp(*f, "matchers") && !json_is_string(v)) {
+			json_decref(b);
+			return am_framework_error(r, 600, "%s in body must be of type string", *f);
+		}
+	}
+	json_t *m = json_object_get(b, "matchers");
+	if (json_array_size(m) < 1) {
+		json_decref(b);
+		return am_framework_error(r, 612, "matchers in body should have at least 1 items");
+	}
+	size_t mi;
+	json_t *mo;
+	json_array_foreach(m, mi, mo) {
+		static const char *const mf[] = { "isRegex", "name", "value", NULL };
+		for (const char *const *f = mf; *f; f++) {
+			json_t *v = json_object_get(mo, *f);
+			if (!json_is_object(mo) || !v || json_is_null(v)) {
+				json_decref(b);
+				return am_framework_error(r, 602, "matchers.%zu.%s in body is required", mi, *f);
+			}
+		}
+	}
+	int64_t st, en;
+	if ((rc = parse_time(json_object_get(b, "startsAt"), "silence", &st, r)) ||
+	    (rc = parse_time(json_object_get(b, "endsAt"), "silence", &en, r))) {
+		json_decref(b);
+		return rc;
+	}
+	const char *id = json_string_value(json_object_get(b, "id"));
+	/* The silence's account: an account="…" matcher names it, otherwise the token's own. */
+	const char *named = NULL;
+	size_t i;
+	json_t *it;
+	json_array_foreach(m, i, it) {
+		if (!strcmp(json_string_value(json_object_get(it, "name")) ?: "", "account") &&
+		    !json_is_true(json_object_get(it, "isRegex")) && !json_is_false(json_object_get(it, "isEqual")))
+			named = json_string_value(json_object_get(it, "value"));
+	}
+	char account[16], sid[40];
+	struct fw_error e;
+	if ((rc = evt_api_event_account(r, named, account, &e))) {
+		json_decref(b);
+		return am_string_error(r, e.status == 422 ? 400 : e.status, e.message);
+	}
+	if (!(evt_api_perms(r, account) & PERM_WORK)) {
+		json_decref(b);
+		return am_string_error(r, 403, "creating silences needs the operator role");
+	}
+	rc = evt_silence_put(account, id, m, st, en, json_string_value(json_object_get(b, "createdBy")),
+			     json_string_value(json_object_get(b, "comment")), r->auth->principal, sid, &e);
+	json_decref(b);
+	if (rc == FW_ESTORE)
+		return am_string_error(r, 500, "failed to store the silence");
+	if (rc && e.status == 400 && strncmp(e.message, "Failed to create silence", 24)) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "silence invalid: %s", e.message);
+		return am_string_error(r, 400, msg);
+	}
+	if (rc)
+		return am_string_error(r, e.status, e.message);
+	return req_json(r, 200, json_pack("{s:s}", "silenceID", sid));
+}
+
+int am_silence_get(struct req *r)
+{
+	int rc = evt_api_auth(r);
+	if (rc)
+		return rc;
+	const char *id = req_param(r, 0);
+	if (!uuid_ok(id))
+		return am_framework_error(r, 601, "silenceID in path must be of type uuid: \"%s\"", id);
+	struct evt_silence_view v;
+	if (evt_silence_get(id, &v))
+		return am_empty(r, 404);
+	bool ok = evt_api_readable(v.account, r);
+	json_t *o = ok ? gettable_silence(&v) : NULL;
+	json_decref(v.matchers);
+	free(v.created_by);
+	free(v.comment);
+	if (!ok)
+		return am_empty(r, 404);
+	return req_json(r, 200, o);
+}
+
+static bool workable(const char *account, void *arg)
+{
+	return (evt_api_perms(arg, account) & PERM_WORK) != 0;
+}
+
+int am_silence_delete(struct req *r)
+{
+	int rc = evt_api_auth(r);
+	if (rc)
+		return rc;
+	const char *id = req_param(r, 0);
+	if (!uuid_ok(id))
+		return am_framework_error(r, 601, "silenceID in path must be of type uuid: \"%s\"", id);
+	rc = evt_silence_expire(id, workable, r, r->auth->principal);
+	if (rc == FW_ENOTFOUND)
+		return am_string_error(r, 500, "silence not found");
+	if (rc)
+		return am_string_error(r, 500, "failed to expire the silence");
+	return am_empty(r, 200);
+}
+
+/* ---- status, receivers ---- */
+
+int am_status(struct req *r)
+{
+	int rc = evt_api_auth(r);
+	if (rc)
+		return rc;
+	if (!started_at)
+		started_at = time_now_ms();
+	char up[32];
+	fmt_time(started_at, up);
+	json_t *rules = evt_rules_json();
+	char *cfg = json_dumps(rules, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(rules);
+	json_t *o = json_pack("{s:{s:s,s:[]},s:{s:s,s:s,s:s,s:s,s:s,s:s},s:{s:s},s:s}", "cluster", "status", "disabled",
+			      "peers", "versionInfo", "version", AM_VERSION, "revision", "flywheel-" FLYWHEEL_VERSION,
+			      "branch", "flywheel", "buildUser", "flywheel", "buildDate", "", "goVersion", "none", "config",
+			      "original", cfg ? cfg : "", "uptime", up);
+	free(cfg);
+	return req_json(r, 200, o);
+}
+
+int am_receivers(struct req *r)
+{
+	int rc = evt_api_auth(r);
+	if (rc)
+		return rc;
+	json_t *rules = evt_rules_json(), *arr = json_array();
+	size_t i;
+	json_t *it;
+	json_array_foreach(json_object_get(rules, "rules"), i, it)
+		json_array_append_new(arr, json_pack("{s:s}", "name", json_string_value(json_object_get(it, "name"))));
+	json_array_append_new(arr, json_pack("{s:s}", "name", "default"));
+	json_decref(rules);
+	return req_json(r, 200, arr);
+}
