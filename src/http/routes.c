@@ -14,6 +14,7 @@ extern const struct route api_engagement_routes[];
 extern const struct route api_notify_routes[];
 extern const struct route api_event_routes[];
 extern const struct route compat_event_routes[];
+extern const struct route api_sla_routes[];
 
 const struct route *const http_route_tables[] = {
 	api_system_routes,
@@ -27,5 +28,6 @@ const struct route *const http_route_tables[] = {
 	api_notify_routes,
 	api_event_routes,
 	compat_event_routes,
+	api_sla_routes,
 	NULL,
 };

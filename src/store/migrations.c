@@ -122,7 +122,7 @@ const struct store_migration store_migrations[] = {
 	  "  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
 	  "CREATE TABLE escalation_policies (id TEXT PRIMARY KEY, account TEXT, name TEXT NOT NULL, group_name TEXT,"
 	  "  definition TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
-	  "CREATE TABLE escalations (ticket TEXT PRIMARY KEY, policy TEXT NOT NULL, account TEXT,"
+	  "CREATE TABLE escalations (ticket TEXT PRIMARY KEY, policy TEXT NOT NULL, account TEXT, group_name TEXT,"
 	  "  level BIGINT NOT NULL, round BIGINT NOT NULL, status TEXT NOT NULL, next_at BIGINT,"
 	  "  started_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
 	  "CREATE INDEX escalations_next ON escalations (next_at);"

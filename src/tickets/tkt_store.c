@@ -1,5 +1,6 @@
 #include "tickets/tkt_store.h"
 #include "notify/outbox.h"
+#include "sla/engine.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/timeutil.h"
@@ -69,6 +70,9 @@ static int write_row(struct store_conn *c, json_t *t, bool insert)
 				      ST(str(t, "title")), SI(now), ST(data)),
 				NULL);
 	free(data);
+	/* SLA clocks and escalation follow every ticket write, in the same transaction (sla/engine.h). */
+	if (!rc)
+		rc = sla_ticket_changed(c, t);
 	return rc;
 }
 
