@@ -136,13 +136,9 @@ static int parse_time(const json_t *v, const char *what, int64_t *ms, struct req
 	return 0;
 }
 
-int am_alerts_post(struct req *r)
+static int am_alerts_post_slow(struct req *r)
 {
-	int rc = evt_api_auth(r);
-	if (rc)
-		return rc;
-	if ((rc = content_type_ok(r)))
-		return rc;
+	int rc;
 	if (!r->body.len)
 		return am_framework_error(r, 602, "alerts in body is required");
 	json_error_t je;
@@ -276,6 +272,278 @@ out:
 	buf_release(&errs);
 	json_decref(body);
 	return rc;
+}
+
+/* ---- fast path for POST /api/v2/alerts ----
+ * Prometheus posts batches of up to 64 alerts many times a second. Building a jansson tree for
+ * each costs more than everything else the request does, so well-formed batches are read by this
+ * small parser straight into events. Anything it does not expect (invalid input, unusual escapes,
+ * a label that fails validation) makes it give up, and the request takes the jansson path, which
+ * owns every error message. */
+
+struct fp {
+	const char *p, *end;
+};
+
+static void fp_ws(struct fp *f)
+{
+	while (f->p < f->end && (*f->p == ' ' || *f->p == '\n' || *f->p == '\r' || *f->p == '\t'))
+		f->p++;
+}
+
+static bool fp_lit(struct fp *f, char c)
+{
+	fp_ws(f);
+	if (f->p < f->end && *f->p == c) {
+		f->p++;
+		return true;
+	}
+	return false;
+}
+
+/* A JSON string: *raw and *rawlen span its escaped content; when out is given it receives the decoded
+ * bytes (NUL-terminated, cap bytes). */
+static bool fp_str(struct fp *f, const char **raw, size_t *rawlen, char *out, size_t cap)
+{
+	if (!fp_lit(f, '"'))
+		return false;
+	const char *s = f->p;
+	size_t o = 0;
+	while (f->p < f->end && *f->p != '"') {
+		unsigned char c = (unsigned char)*f->p;
+		if (c < 0x20)
+			return false;
+		if (c == '\\') {
+			if (f->p + 1 >= f->end)
+				return false;
+			char e = f->p[1], d;
+			switch (e) {
+			case '"': d = '"'; break;
+			case '\\': d = '\\'; break;
+			case '/': d = '/'; break;
+			case 'n': d = '\n'; break;
+			case 't': d = '\t'; break;
+			case 'r': d = '\r'; break;
+			case 'b': d = '\b'; break;
+			case 'f': d = '\f'; break;
+			case 'u': {
+				if (f->p + 6 > f->end)
+					return false;
+				unsigned v = 0;
+				for (int i = 2; i < 6; i++) {
+					char h = f->p[i];
+					v = v * 16 + (unsigned)(h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : 99);
+				}
+				if (v > 0xffff || v == 0 || (v >= 0xd800 && v <= 0xdfff))
+					return false; /* surrogates and NUL: leave them to jansson */
+				if (out) {
+					if (o + 4 >= cap)
+						return false;
+					if (v < 0x80)
+						out[o++] = (char)v;
+					else if (v < 0x800) {
+						out[o++] = (char)(0xc0 | (v >> 6));
+						out[o++] = (char)(0x80 | (v & 0x3f));
+					} else {
+						out[o++] = (char)(0xe0 | (v >> 12));
+						out[o++] = (char)(0x80 | ((v >> 6) & 0x3f));
+						out[o++] = (char)(0x80 | (v & 0x3f));
+					}
+				}
+				f->p += 6;
+				continue;
+			}
+			default: return false;
+			}
+			if (out) {
+				if (o + 1 >= cap)
+					return false;
+				out[o++] = d;
+			}
+			f->p += 2;
+			continue;
+		}
+		if (out) {
+			if (o + 1 >= cap)
+				return false;
+			out[o++] = (char)c;
+		}
+		f->p++;
+	}
+	if (f->p >= f->end)
+		return false;
+	*raw = s;
+	*rawlen = (size_t)(f->p - s);
+	f->p++;
+	if (out)
+		out[o] = '\0';
+	return true;
+}
+
+struct kv {
+	const char *k, *v;
+	size_t kl, vl;
+};
+
+static int kv_cmp(const void *a, const void *b)
+{
+	const struct kv *x = a, *y = b;
+	size_t n = x->kl < y->kl ? x->kl : y->kl;
+	int c = memcmp(x->k, y->k, n);
+	return c ? c : (x->kl > y->kl) - (x->kl < y->kl);
+}
+
+/* Reads one alert object into e; annotations become compact JSON text in *annot (malloc'd or NULL). */
+static bool fp_alert(struct fp *f, struct evt_event *e, char **annot, int64_t now, bool *have_labels)
+{
+	char key[64], val[4096];
+	const char *raw;
+	size_t rl;
+	int64_t st = 0, en = 0;
+	*have_labels = false;
+	if (!fp_lit(f, '{'))
+		return false;
+	if (fp_lit(f, '}'))
+		return false;
+	do {
+		if (!fp_str(f, &raw, &rl, key, sizeof(key)) || !fp_lit(f, ':'))
+			return false;
+		if (!strcmp(key, "labels") || !strcmp(key, "annotations")) {
+			bool labels = key[0] == 'l';
+			struct kv kvs[64];
+			size_t nkv = 0;
+			if (!fp_lit(f, '{'))
+				return false;
+			if (!fp_lit(f, '}')) {
+				do {
+					char lk[256];
+					const char *kr, *vr;
+					size_t klen, vlen;
+					if (!fp_str(f, &kr, &klen, lk, sizeof(lk)) || !fp_lit(f, ':'))
+						return false;
+					if (labels) {
+						if (!fp_str(f, &vr, &vlen, val, sizeof(val)))
+							return false;
+						if (!val[0])
+							continue; /* Alertmanager drops empty labels */
+						if (!evt_label_name_valid(lk) || !evt_utf8_valid(val, strlen(val)) ||
+						    evt_labels_set(&e->labels, lk, val))
+							return false;
+					} else {
+						if (!fp_str(f, &vr, &vlen, NULL, 0) || nkv == 64 || !evt_label_name_valid(lk) ||
+						    memchr(kr, '\\', klen) || !evt_utf8_valid(vr, vlen))
+							return false;
+						kvs[nkv++] = (struct kv){ kr, vr, klen, vlen };
+					}
+				} while (fp_lit(f, ','));
+				if (!fp_lit(f, '}'))
+					return false;
+			}
+			if (labels) {
+				*have_labels = true;
+			} else if (nkv) {
+				qsort(kvs, nkv, sizeof(kvs[0]), kv_cmp);
+				struct buf b = BUF_INIT(1 << 20);
+				buf_puts(&b, "{");
+				for (size_t i = 0; i < nkv; i++) {
+					if (i && kv_cmp(&kvs[i - 1], &kvs[i]) == 0) {
+						buf_release(&b);
+						return false; /* duplicate key: let jansson decide */
+					}
+					buf_printf(&b, "%s\"%.*s\":\"%.*s\"", i ? "," : "", (int)kvs[i].kl, kvs[i].k, (int)kvs[i].vl,
+						   kvs[i].v);
+				}
+				buf_puts(&b, "}");
+				free(*annot);
+				*annot = buf_detach(&b);
+			}
+		} else if (!strcmp(key, "startsAt") || !strcmp(key, "endsAt")) {
+			int64_t *t = key[0] == 's' ? &st : &en;
+			if (!fp_str(f, &raw, &rl, val, sizeof(val)))
+				return false;
+			if (val[0] && strncmp(val, "0001-01-01T00:00:00", 19) && time_parse_rfc3339(val, t))
+				return false;
+		} else if (!strcmp(key, "generatorURL")) {
+			if (!fp_str(f, &raw, &rl, NULL, 0))
+				return false;
+		} else {
+			return false;
+		}
+	} while (fp_lit(f, ','));
+	if (!fp_lit(f, '}') || !*have_labels || !e->labels.n)
+		return false;
+	if (!st)
+		st = en ? en : now;
+	if (!en) {
+		e->timeout = true;
+		en = now + RESOLVE_TIMEOUT_MS;
+	}
+	if (en < st)
+		return false;
+	e->starts_at = st;
+	e->ends_at = en;
+	e->source = "prometheus";
+	return true;
+}
+
+/* Returns the number of events parsed into ev (cap entries), or -1 to take the jansson path. */
+static int fast_alerts(struct req *r, struct evt_event *ev, char **annots, size_t cap)
+{
+	struct fp f = { r->body.data, r->body.data + r->body.len };
+	int64_t now = time_now_ms();
+	size_t n = 0;
+	if (!r->body.len || !fp_lit(&f, '['))
+		return -1;
+	if (fp_lit(&f, ']'))
+		goto done;
+	do {
+		if (n == cap)
+			return -1;
+		bool have;
+		memset(&ev[n], 0, sizeof(ev[n]));
+		annots[n] = NULL;
+		evt_labels_init(&ev[n].labels);
+		bool ok = fp_alert(&f, &ev[n], &annots[n], now, &have);
+		n++;
+		if (!ok)
+			return -(int)n - 1;
+		struct fw_error fe;
+		if (evt_api_event_account(r, evt_labels_get(&ev[n - 1].labels, "account"), ev[n - 1].account, &fe))
+			return -(int)n - 1;
+		ev[n - 1].annot_json = annots[n - 1];
+	} while (fp_lit(&f, ','));
+	if (!fp_lit(&f, ']'))
+		return -(int)n - 1;
+	fp_ws(&f);
+	if (f.p != f.end)
+		return -(int)n - 1;
+done:
+	return (int)n;
+}
+
+int am_alerts_post(struct req *r)
+{
+	int rc = evt_api_auth(r);
+	if (rc)
+		return rc;
+	if ((rc = content_type_ok(r)))
+		return rc;
+	struct evt_event ev[128];
+	char *annots[128];
+	int n = fast_alerts(r, ev, annots, 128);
+	int used = n >= 0 ? n : -n - 1;
+	if (n >= 0 && n > 0)
+		rc = evt_ingest(ev, (size_t)n, r->auth->principal, NULL);
+	for (int i = 0; i < used; i++) {
+		evt_labels_release(&ev[i].labels);
+		free(annots[i]);
+	}
+	if (n >= 0) {
+		if (rc)
+			return am_string_error(r, 500, "failed to store the alerts");
+		return am_empty(r, 200);
+	}
+	return am_alerts_post_slow(r);
 }
 
 /* ---- query parameters ---- */

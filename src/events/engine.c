@@ -1088,7 +1088,7 @@ int evt_ingest(struct evt_event *ev, size_t n, const char *actor, struct evt_res
 		uint32_t acct = acct_idx(ev[i].account), slot = 0;
 		kpi_get(acct, now)->events++;
 		struct alarm *a = alarm_find(acct, fp, &slot);
-		char *an = annot_text(ev[i].annotations);
+		char *an = ev[i].annot_json ? strdup(ev[i].annot_json) : annot_text(ev[i].annotations);
 		/* The hot path: a repeat of a firing alarm (or of a resolved one) changes no state. */
 		if (a && !ev[i].acknowledge && a->state == (ev_firing(&ev[i], now) ? ST_FIRING : ST_RESOLVED)) {
 			bool taken = false;

@@ -28,6 +28,7 @@ struct evt_event {
 	const char *source;	   /* "native", "prometheus", "pagerduty", "cloudwatch", "eventbridge" */
 	struct evt_labels labels;  /* identity: the fingerprint is computed over these */
 	const json_t *annotations; /* object of strings (summary, description …) or NULL */
+	const char *annot_json;	   /* or: the annotations already as compact JSON text (fast path) */
 	const char *severity;	   /* critical|high|medium|low|info, or NULL (then the "severity" label) */
 	int64_t starts_at;	   /* ms, 0 = now */
 	int64_t ends_at;	   /* ms, 0 = open ended; <= now means resolved */

@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Loads N distinct alerts once into flywheel's /api/v2/alerts, in batches of 64 over a few
+keep-alive connections (bench/ingest/run). Usage: load.py URL TOKEN ACCOUNT N [CONNS]"""
+import http.client, json, sys, threading, urllib.parse
+
+url, token, account, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+conns = int(sys.argv[5]) if len(sys.argv) > 5 else 4
+u = urllib.parse.urlparse(url)
+batches = list(range(0, n, 64))
+lock = threading.Lock()
+errors = []
+
+def alert(i):
+    return ('{"labels":{"alertname":"Load%d","instance":"host-%d:9100","job":"node","account":"%s"},'
+            '"annotations":{"summary":"load %d"},"startsAt":"2026-01-01T00:00:00.000Z","endsAt":"2099-01-01T00:00:00.000Z"}'
+            % (i % 100, i, account, i))
+
+def worker():
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
+    hdr = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+    while True:
+        with lock:
+            if not batches:
+                return
+            b = batches.pop()
+        body = "[" + ",".join(alert(i) for i in range(b, min(b + 64, n))) + "]"
+        c.request("POST", "/api/v2/alerts", body, hdr)
+        r = c.getresponse()
+        r.read()
+        if r.status != 200:
+            errors.append(r.status)
+
+ts = [threading.Thread(target=worker) for _ in range(conns)]
+for t in ts: t.start()
+for t in ts: t.join()
+if errors:
+    print("errors:", len(errors), errors[:3], file=sys.stderr)
+    sys.exit(1)
