@@ -88,6 +88,14 @@ int config_set(struct config *c, const char *key, const char *v, char *err, size
 		c->log_requests = strcmp(v, "true") == 0;
 		return 0;
 	}
+	if (strcmp(key, "content.rules_dir") == 0)
+		return set_str(c->rules_dir, sizeof(c->rules_dir), key, v, err, errcap);
+	if (strcmp(key, "content.runbooks_dir") == 0)
+		return set_str(c->runbooks_dir, sizeof(c->runbooks_dir), key, v, err, errcap);
+	if (strcmp(key, "content.catalog_dir") == 0)
+		return set_str(c->catalog_dir, sizeof(c->catalog_dir), key, v, err, errcap);
+	if (strcmp(key, "automation.run_as") == 0)
+		return set_str(c->run_as, sizeof(c->run_as), key, v, err, errcap);
 	snprintf(err, errcap, "unknown setting '%s'", key);
 	return FW_EINVAL;
 }
@@ -164,4 +172,25 @@ int config_load(struct config *c, const char *path, char *err, size_t errcap)
 	if (!rc)
 		snprintf(c->file, sizeof(c->file), "%s", path);
 	return rc;
+}
+
+void config_content_dir(const struct config *c, const char *which, char *out, size_t cap)
+{
+	const char *explicit = !strcmp(which, "rules.d")      ? c->rules_dir
+			       : !strcmp(which, "runbooks.d") ? c->runbooks_dir
+			       : !strcmp(which, "catalog.d")  ? c->catalog_dir
+							      : "";
+	if (explicit[0]) {
+		snprintf(out, cap, "%s", explicit);
+		return;
+	}
+	if (!c->file[0]) {
+		out[0] = '\0';
+		return;
+	}
+	const char *slash = strrchr(c->file, '/');
+	if (slash)
+		snprintf(out, cap, "%.*s/%s", (int)(slash - c->file), c->file, which);
+	else
+		snprintf(out, cap, "%s", which);
 }

@@ -17,6 +17,10 @@ struct config {
 	int threads;          /* HTTP worker threads */
 	char log_level[16];   /* debug|info|warn|error */
 	bool log_requests;    /* one JSON line per request */
+	char rules_dir[512];    /* content.rules_dir: alarm rules (YAML) */
+	char runbooks_dir[512]; /* content.runbooks_dir: runbooks (YAML) */
+	char catalog_dir[512];  /* content.catalog_dir: service catalog (YAML) */
+	char run_as[64];        /* automation.run_as: unprivileged user for runbook steps */
 };
 
 void config_defaults(struct config *c);
@@ -24,5 +28,9 @@ void config_defaults(struct config *c);
 int config_load(struct config *c, const char *path, char *err, size_t errcap);
 /* Sets one "section.key" (as in the file) from a string; used by the loader and by flags. */
 int config_set(struct config *c, const char *key, const char *value, char *err, size_t errcap);
+
+/* The directory of one kind of content ("rules.d", "runbooks.d", "catalog.d"): the content.* key
+ * when set, else that directory beside the config file, else "" (no content loaded from files). */
+void config_content_dir(const struct config *c, const char *which, char *out, size_t cap);
 
 #endif

@@ -15,6 +15,7 @@
  * state is durable; if the daemon dies in between, the execution is still "queued" and runs again
  * after restart (at least once). Executions found running after a restart fail that step with
  * "the daemon restarted" and continue with their rollback. */
+#include "config.h"
 #include "automation/automation.h"
 #include "automation/runbook.h"
 #include "automation/runner.h"
@@ -1104,6 +1105,16 @@ static void *engine(void *arg)
 	return NULL;
 }
 
+/* FLYWHEEL_RUNBOOKS_DIR (tests) overrides content.runbooks_dir / runbooks.d beside the config file. */
+static void runbooks_dir(const struct server *s, char *out, size_t cap)
+{
+	const char *env = getenv("FLYWHEEL_RUNBOOKS_DIR");
+	if (env && *env)
+		snprintf(out, cap, "%s", env);
+	else
+		config_content_dir(s->cfg, "runbooks.d", out, cap);
+}
+
 int rb_supervisor_start(struct server *s)
 {
 	E.st = s->store;
@@ -1114,9 +1125,12 @@ int rb_supervisor_start(struct server *s)
 	E.exe_path[n] = '\0';
 	if (pipe2(E.wake, O_CLOEXEC | O_NONBLOCK))
 		return FW_EIO;
-	const char *dir = getenv("FLYWHEEL_RUNBOOKS_DIR");
-	if (dir && *dir)
+	char dir[512];
+	runbooks_dir(s, dir, sizeof(dir));
+	if (dir[0])
 		rb_import_dir(E.st, dir);
+	if (s->cfg->run_as[0] && !getenv("FLYWHEEL_RUNNER_USER"))
+		setenv("FLYWHEEL_RUNNER_USER", s->cfg->run_as, 1); /* read by the runner process */
 	if (runner_spawn())
 		return FW_EIO;
 	E.running = true;
@@ -1127,8 +1141,9 @@ int rb_supervisor_start(struct server *s)
 
 void rb_supervisor_reload(struct server *s)
 {
-	const char *dir = getenv("FLYWHEEL_RUNBOOKS_DIR");
-	if (dir && *dir)
+	char dir[512];
+	runbooks_dir(s, dir, sizeof(dir));
+	if (dir[0])
 		rb_import_dir(s->store, dir);
 }
 

@@ -33,7 +33,7 @@ static int run_tx(struct store_conn *c, void *arg)
 
 static void run_once(void)
 {
-	struct run_ctx x = { 0 };
+	struct run_ctx x = {0};
 	int rc = store_write(store, run_tx, &x);
 	if (rc)
 		log_msg(LOG_ERROR, "catalog: allocation run failed (%d); retrying in %d s", rc, PERIOD_S);
@@ -64,7 +64,10 @@ static void load_catalog(struct server *s)
 {
 	char dir[1024], err[1200];
 	int n = 0;
-	cat_catalog_dir(s->cfg->file, dir, sizeof(dir));
+	if (s->cfg->catalog_dir[0])
+		snprintf(dir, sizeof(dir), "%s", s->cfg->catalog_dir);
+	else
+		cat_catalog_dir(s->cfg->file, dir, sizeof(dir));
 	if (cat_catalog_load_dir(s->store, dir, &n, err, sizeof(err)))
 		log_msg(LOG_ERROR, "catalog: %s; keeping the stored catalog", err);
 	else
