@@ -28,7 +28,7 @@ static int64_t next_counter(struct store_conn *c, const char *name)
 {
 	int64_t v = -1;
 	if (store_query_int(c, "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value",
-			    SARGS(ST(name)), &v))
+	                    SARGS(ST(name)), &v))
 		return -1;
 	return v;
 }
@@ -41,7 +41,8 @@ struct acct {
 static int load_acct(struct store_conn *c, const char *id, struct acct *a)
 {
 	struct store_rows *rows;
-	int rc = store_query(c, "SELECT parent, plan, timezone FROM accounts WHERE id = $1", SARGS(ST(id)), &rows);
+	int rc =
+	    store_query(c, "SELECT parent, plan, timezone FROM accounts WHERE id = $1", SARGS(ST(id)), &rows);
 	if (rc)
 		return rc;
 	rc = FW_ENOTFOUND;
@@ -63,7 +64,8 @@ static int future_date(struct req *r, const char *name, const char *s, const cha
 	struct fw_error e;
 	time_t today;
 	if (cat_date_parse(s, &y, &m, &d))
-		return req_fail(r, 422, "invalid_date", "field '%s' must be a date as YYYY-MM-DD, got '%.40s'", name, s);
+		return req_fail(r, 422, "invalid_date",
+		                "field '%s' must be a date as YYYY-MM-DD, got '%.40s'", name, s);
 	if (cat_day_start(tz, y, m, d, out, &e))
 		return req_fail(r, 422, e.code, "field '%s': %s", name, e.message);
 	if (cat_today_start(tz, time_now_ms(), &today) == 0 && *out < today) {
@@ -71,9 +73,10 @@ static int future_date(struct req *r, const char *name, const char *s, const cha
 		struct tm tm;
 		tz_local(tz, (time_t)(time_now_ms() / 1000), &tm);
 		snprintf(ts, sizeof(ts), "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-		return req_fail(r, 422, "date_in_past",
-				"field '%s' %s is in the past (today is %s in %s); give today or a later date", name, s,
-				ts, tz);
+		return req_fail(
+		    r, 422, "date_in_past",
+		    "field '%s' %s is in the past (today is %s in %s); give today or a later date", name, s,
+		    ts, tz);
 	}
 	return 0;
 }
@@ -91,8 +94,10 @@ static int load_eng(struct req *r, const char *id, unsigned perm, const char *ac
 	if ((p & perm) != perm) {
 		json_decref(e);
 		return req_fail(r, 403, "forbidden", "%s needs the %s role on account %s", action,
-				perm == PERM_APPROVE ? "approver" : perm == PERM_WORK ? "operator" : "requester",
-				jv_str(e, "account"));
+		                perm == PERM_APPROVE ? "approver"
+		                : perm == PERM_WORK  ? "operator"
+		                                     : "requester",
+		                jv_str(e, "account"));
 	}
 	*out = e;
 	return 0;
@@ -118,19 +123,19 @@ static bool started(json_t *eng)
 /* ---- create ---- */
 
 static const struct jv_field create_fields[] = {
-	{ "account", JV_STRING, JV_REQUIRED, 12, NULL },
-	{ "title", JV_STRING, JV_NONEMPTY, 200, NULL },
-	{ "description", JV_STRING, 0, 20000, NULL },
-	{ "start_date", JV_STRING, JV_NULLABLE, 10, NULL },
-	{ "offerings", JV_ARRAY, JV_REQUIRED | JV_NONEMPTY, 50, NULL },
-	{ NULL },
+    {"account", JV_STRING, JV_REQUIRED, 12, NULL},
+    {"title", JV_STRING, JV_NONEMPTY, 200, NULL},
+    {"description", JV_STRING, 0, 20000, NULL},
+    {"start_date", JV_STRING, JV_NULLABLE, 10, NULL},
+    {"offerings", JV_ARRAY, JV_REQUIRED | JV_NONEMPTY, 50, NULL},
+    {NULL},
 };
 
 static const struct jv_field item_fields[] = {
-	{ "offering", JV_STRING, JV_REQUIRED | JV_NONEMPTY, 64, NULL },
-	{ "blocks", JV_INT, JV_REQUIRED, 0, NULL },
-	{ "accounts", JV_ARRAY, JV_NONEMPTY, 200, NULL },
-	{ NULL },
+    {"offering", JV_STRING, JV_REQUIRED | JV_NONEMPTY, 64, NULL},
+    {"blocks", JV_INT, JV_REQUIRED, 0, NULL},
+    {"accounts", JV_ARRAY, JV_NONEMPTY, 200, NULL},
+    {NULL},
 };
 
 struct create_ctx {
@@ -145,22 +150,24 @@ struct create_ctx {
 /* An engagement line overlaps another engagement's for the same offering and account unless that one
  * was denied, or is ended (opted out) before this one can start. */
 static int check_overlap(struct store_conn *c, const char *offering, const char *account, const char *self,
-			 int64_t from, struct fw_error *err)
+                         int64_t from, struct fw_error *err)
 {
 	struct store_rows *rows;
-	int rc = store_query(c,
-			     "SELECT e.id, e.request FROM cat_lines l JOIN cat_engagements e ON e.id = l.engagement "
-			     "WHERE l.offering = $1 AND l.account = $2 AND e.id <> $3 AND e.status <> 'denied' "
-			     "AND (l.approved IS NULL OR l.approved > 0) AND (e.end_at IS NULL OR e.end_at > $4) "
-			     "LIMIT 1",
-			     SARGS(ST(offering), ST(account), ST(self), SI(from)), &rows);
+	int rc = store_query(
+	    c,
+	    "SELECT e.id, e.request FROM cat_lines l JOIN cat_engagements e ON e.id = l.engagement "
+	    "WHERE l.offering = $1 AND l.account = $2 AND e.id <> $3 AND e.status <> 'denied' "
+	    "AND (l.approved IS NULL OR l.approved > 0) AND (e.end_at IS NULL OR e.end_at > $4) "
+	    "LIMIT 1",
+	    SARGS(ST(offering), ST(account), ST(self), SI(from)), &rows);
 	if (rc)
 		return rc;
 	if (store_next(rows) == 1)
-		rc = fw_fail(err, 409, "overlapping_engagement",
-			     "account %s already has engagement %s (%s) for offering '%s'; modify that engagement "
-			     "or opt out of it first",
-			     account, store_text(rows, 0), store_text(rows, 1), offering);
+		rc = fw_fail(
+		    err, 409, "overlapping_engagement",
+		    "account %s already has engagement %s (%s) for offering '%s'; modify that engagement "
+		    "or opt out of it first",
+		    account, store_text(rows, 0), store_text(rows, 1), offering);
 	store_rows_free(rows);
 	return rc;
 }
@@ -184,24 +191,27 @@ static int create_tx(struct store_conn *c, void *arg)
 	if ((rc = tkt_insert(c, tkt_kind(TKT_REQUEST), x->sr, x->actor)))
 		return rc;
 	const char *sr = jv_str(x->sr, "id");
-	rc = store_exec(c,
-			"INSERT INTO cat_engagements (id, seq, account, request, status, timezone, proposed_start, "
-			"created_by, created_at, updated_at) VALUES ($1,$2,$3,$4,'submitted',$5,$6,$7,$8,$8)",
-			SARGS(ST(x->id), SI(seq), ST(x->account), ST(sr), ST(x->tz), ST(x->proposed), ST(x->actor),
-			      SI(now)),
-			NULL);
+	rc = store_exec(
+	    c,
+	    "INSERT INTO cat_engagements (id, seq, account, request, status, timezone, proposed_start, "
+	    "created_by, created_at, updated_at) VALUES ($1,$2,$3,$4,'submitted',$5,$6,$7,$8,$8)",
+	    SARGS(ST(x->id), SI(seq), ST(x->account), ST(sr), ST(x->tz), ST(x->proposed), ST(x->actor),
+	          SI(now)),
+	    NULL);
 	for (size_t i = 0; !rc && i < json_array_size(x->lines); i++) {
 		json_t *l = json_array_get(x->lines, i);
-		rc = store_exec(c,
-				"INSERT INTO cat_lines (engagement, offering, account, requested) VALUES ($1,$2,$3,$4)",
-				SARGS(ST(x->id), ST(jv_str(l, "offering")), ST(jv_str(l, "account")),
-				      SI(json_integer_value(json_object_get(l, "blocks")))),
-				NULL);
+		rc = store_exec(
+		    c,
+		    "INSERT INTO cat_lines (engagement, offering, account, requested) VALUES ($1,$2,$3,$4)",
+		    SARGS(ST(x->id), ST(jv_str(l, "offering")), ST(jv_str(l, "account")),
+		          SI(json_integer_value(json_object_get(l, "blocks")))),
+		    NULL);
 	}
 	if (!rc)
 		rc = tkt_link(c, sr, x->id, "engagement");
 	if (!rc) {
-		json_t *after = json_pack("{s:s,s:s,s:O}", "engagement", x->id, "request", sr, "lines", x->lines);
+		json_t *after =
+		    json_pack("{s:s,s:s,s:O}", "engagement", x->id, "request", sr, "lines", x->lines);
 		rc = audit_append(c, x->actor, x->account, "engagement.create", x->id, NULL, after);
 		json_decref(after);
 	}
@@ -215,25 +225,26 @@ static int check_item(struct req *r, size_t i, json_t *it, const char *account, 
 	char field[48];
 	snprintf(field, sizeof(field), "offerings[%zu]", i);
 	if (!json_is_object(it))
-		return req_fail(r, 422, "invalid_field", "field '%s' must be an object with offering, blocks, accounts",
-				field);
+		return req_fail(r, 422, "invalid_field",
+		                "field '%s' must be an object with offering, blocks, accounts", field);
 	if (jv_check(it, item_fields, &e))
 		return req_fail(r, e.status, e.code, "%s: %s", field, e.message);
 	const char *oid = jv_str(it, "offering");
 	json_int_t blocks = json_integer_value(json_object_get(it, "blocks"));
 	if (blocks <= 0 || blocks > CAT_MAX_BLOCKS)
 		return req_fail(r, 422, "invalid_blocks",
-				"field '%s.blocks' must be from 1 to %d blocks per month, got %lld", field, CAT_MAX_BLOCKS,
-				(long long)blocks);
+		                "field '%s.blocks' must be from 1 to %d blocks per month, got %lld", field,
+		                CAT_MAX_BLOCKS, (long long)blocks);
 	json_t *o = NULL;
 	if (cat_offering_get(req_db(r), oid, &o))
-		return req_fail(r, 422, "unknown_offering",
-				"field '%s.offering': '%.64s' is not in the catalog; see GET /api/v1/catalog/offerings",
-				field, oid);
+		return req_fail(
+		    r, 422, "unknown_offering",
+		    "field '%s.offering': '%.64s' is not in the catalog; see GET /api/v1/catalog/offerings",
+		    field, oid);
 	int rc = 0;
 	if (strcmp(jv_str(o, "status"), "available")) {
-		rc = req_fail(r, 422, "offering_retired", "field '%s.offering': '%s' is retired and cannot be ordered",
-			      field, oid);
+		rc = req_fail(r, 422, "offering_retired",
+		              "field '%s.offering': '%s' is retired and cannot be ordered", field, oid);
 		goto out;
 	}
 	json_t *accounts = json_object_get(it, "accounts");
@@ -244,44 +255,48 @@ static int check_item(struct req *r, size_t i, json_t *it, const char *account, 
 		const char *acc = json_string_value(json_array_get(accounts, j));
 		struct acct a;
 		if (!api_account_id_ok(acc)) {
-			rc = req_fail(r, 422, "invalid_field", "field '%s.accounts[%zu]' must be a 12-digit account id",
-				      field, j);
+			rc = req_fail(r, 422, "invalid_field",
+			              "field '%s.accounts[%zu]' must be a 12-digit account id", field, j);
 			break;
 		}
 		/* The account itself, or a member of the management account that submits. */
 		if (load_acct(req_db(r), acc, &a) || (strcmp(acc, account) && strcmp(a.parent, account)) ||
 		    !(auth_perms(r, acc) & PERM_SUBMIT)) {
-			rc = req_fail(r, 422, "account_outside_organization",
-				      "field '%s.accounts[%zu]': account %s is neither account %s nor one of its member "
-				      "accounts; an engagement covers the submitting account or, for a management "
-				      "account, its members",
-				      field, j, acc, account);
+			rc = req_fail(
+			    r, 422, "account_outside_organization",
+			    "field '%s.accounts[%zu]': account %s is neither account %s nor one of its "
+			    "member "
+			    "accounts; an engagement covers the submitting account or, for a management "
+			    "account, its members",
+			    field, j, acc, account);
 			break;
 		}
 		if (!cat_offering_allows_plan(o, a.plan)) {
 			char plans[64] = "";
 			json_t *pl = json_object_get(o, "plans");
 			for (size_t k = 0; k < json_array_size(pl); k++)
-				snprintf(plans + strlen(plans), sizeof(plans) - strlen(plans), "%s%s", k ? ", " : "",
-					 json_string_value(json_array_get(pl, k)));
-			rc = req_fail(r, 422, "plan_not_eligible",
-				      "field '%s.accounts[%zu]': account %s is on the %s plan, and offering '%s' is "
-				      "available to: %s",
-				      field, j, acc, a.plan[0] ? a.plan : "(no)", oid, plans);
+				snprintf(plans + strlen(plans), sizeof(plans) - strlen(plans), "%s%s",
+				         k ? ", " : "", json_string_value(json_array_get(pl, k)));
+			rc = req_fail(
+			    r, 422, "plan_not_eligible",
+			    "field '%s.accounts[%zu]': account %s is on the %s plan, and offering '%s' is "
+			    "available to: %s",
+			    field, j, acc, a.plan[0] ? a.plan : "(no)", oid, plans);
 			break;
 		}
 		for (size_t k = 0; k < json_array_size(lines); k++) {
 			json_t *l = json_array_get(lines, k);
 			if (!strcmp(jv_str(l, "offering"), oid) && !strcmp(jv_str(l, "account"), acc)) {
 				rc = req_fail(r, 422, "duplicate_line",
-					      "field '%s.accounts[%zu]': offering '%s' for account %s is requested twice",
-					      field, j, oid, acc);
+				              "field '%s.accounts[%zu]': offering '%s' for account %s is "
+				              "requested twice",
+				              field, j, oid, acc);
 				break;
 			}
 		}
 		if (!rc)
-			json_array_append_new(lines, json_pack("{s:s,s:s,s:I}", "offering", oid, "account", acc,
-							       "blocks", (json_int_t)blocks));
+			json_array_append_new(lines, json_pack("{s:s,s:s,s:I}", "offering", oid, "account",
+			                                       acc, "blocks", (json_int_t)blocks));
 	}
 	json_decref(dflt);
 out:
@@ -321,22 +336,24 @@ static int h_create(struct req *r)
 	if (proposed && (rc = future_date(r, "start_date", proposed, a.tz, &pstart)))
 		goto out;
 
-	json_t *offs = json_array();
-	for (size_t i = 0; i < json_array_size(items); i++)
-		json_array_append_new(offs, json_string(jv_str(json_array_get(items, i), "offering")));
 	char title[200];
-	snprintf(title, sizeof(title), "Operations on Demand engagement: %zu offering%s", json_array_size(items),
-		 json_array_size(items) == 1 ? "" : "s");
-	json_t *sr = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:O}}", "account", account, "title",
-			       jv_str_or(body, "title", title), "description", jv_str_or(body, "description", ""),
-			       "impact", "low", "urgency", "medium", "priority", tkt_priority("low", "medium"),
-			       "severity", "low", "category", "operations_on_demand", "source",
-			       auth_perms(r, account) & PERM_WORK ? "api" : "customer", "requester", api_actor(r),
-			       "details", "kind", "engagement", "lines", lines);
+	snprintf(title, sizeof(title), "Operations on Demand engagement: %zu offering%s",
+	         json_array_size(items), json_array_size(items) == 1 ? "" : "s");
+	json_t *sr =
+	    json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:O}}", "account", account, "title",
+	              jv_str_or(body, "title", title), "description", jv_str_or(body, "description", ""),
+	              "impact", "low", "urgency", "medium", "priority", tkt_priority("low", "medium"),
+	              "severity", "low", "category", "operations_on_demand", "source",
+	              auth_perms(r, account) & PERM_WORK ? "api" : "customer", "requester", api_actor(r),
+	              "details", "kind", "engagement", "lines", lines);
 	json_object_set_new(sr, "offering", json_string(jv_str(json_array_get(items, 0), "offering")));
-	json_decref(offs);
-	struct create_ctx x = { .sr = sr, .lines = lines, .account = account, .actor = api_actor(r), .tz = a.tz,
-				.proposed = proposed, .proposed_at = (int64_t)pstart * 1000 };
+	struct create_ctx x = {.sr = sr,
+	                       .lines = lines,
+	                       .account = account,
+	                       .actor = api_actor(r),
+	                       .tz = a.tz,
+	                       .proposed = proposed,
+	                       .proposed_at = (int64_t)pstart * 1000};
 	rc = store_write(r->srv->store, create_tx, &x);
 	json_decref(sr);
 	if (rc) {
@@ -375,12 +392,12 @@ static int h_list(struct req *r)
 	if (account && (!api_account_id_ok(account) || !(auth_perms(r, account) & PERM_READ)))
 		return req_json(r, 200, api_list(json_array(), 0)); /* invisible: nothing there */
 	buf_puts(&sql, "SELECT id, seq FROM cat_engagements WHERE (CAST($1 AS TEXT) IS NULL OR account = $1) "
-		       "AND (CAST($2 AS TEXT) IS NULL OR status = $2) AND seq < $3");
+	               "AND (CAST($2 AS TEXT) IS NULL OR status = $2) AND seq < $3");
 	auth_account_filter(r, PERM_READ, "account", &sql);
 	buf_printf(&sql, " ORDER BY seq DESC LIMIT %d", limit + 1);
 	struct store_rows *rows;
-	rc = store_query(req_db(r), buf_str(&sql), SARGS(ST(account), ST(status), SI(cursor ? cursor : INT64_MAX)),
-			 &rows);
+	rc = store_query(req_db(r), buf_str(&sql),
+	                 SARGS(ST(account), ST(status), SI(cursor ? cursor : INT64_MAX)), &rows);
 	buf_release(&sql);
 	if (rc)
 		return rc;
@@ -407,14 +424,14 @@ static int h_list(struct req *r)
 
 /* ---- review ---- */
 
-static const char *const decisions[] = { "approve", "partially_approve", "deny", NULL };
+static const char *const decisions[] = {"approve", "partially_approve", "deny", NULL};
 
 static const struct jv_field review_fields[] = {
-	{ "decision", JV_STRING, JV_REQUIRED, 0, decisions },
-	{ "reason", JV_STRING, JV_NULLABLE, 4000, NULL },
-	{ "start_date", JV_STRING, JV_NULLABLE, 10, NULL },
-	{ "lines", JV_ARRAY, JV_NULLABLE, 1000, NULL },
-	{ NULL },
+    {"decision", JV_STRING, JV_REQUIRED, 0, decisions},
+    {"reason", JV_STRING, JV_NULLABLE, 4000, NULL},
+    {"start_date", JV_STRING, JV_NULLABLE, 10, NULL},
+    {"lines", JV_ARRAY, JV_NULLABLE, 1000, NULL},
+    {NULL},
 };
 
 struct review_ctx {
@@ -434,24 +451,27 @@ static int review_tx(struct store_conn *c, void *arg)
 		return fw_fail(&x->err, 404, "not_found", "engagement %s not found", x->id);
 	if (strcmp(jv_str(eng, "status"), "submitted")) {
 		rc = fw_fail(&x->err, 409, "invalid_transition",
-			     "engagement %s is %s already; only a submitted engagement is reviewed", x->id,
-			     jv_str(eng, "status"));
+		             "engagement %s is %s already; only a submitted engagement is reviewed", x->id,
+		             jv_str(eng, "status"));
 		goto out;
 	}
 	for (size_t i = 0; !rc && i < json_array_size(x->approved); i++) {
 		json_t *l = json_array_get(x->approved, i);
-		rc = store_exec(c, "UPDATE cat_lines SET approved = $4 WHERE engagement = $1 AND offering = $2 AND account = $3",
-				SARGS(ST(x->id), ST(jv_str(l, "offering")), ST(jv_str(l, "account")),
-				      SI(json_integer_value(json_object_get(l, "blocks")))),
-				NULL);
+		rc = store_exec(c,
+		                "UPDATE cat_lines SET approved = $4 WHERE engagement = $1 AND offering = $2 "
+		                "AND account = $3",
+		                SARGS(ST(x->id), ST(jv_str(l, "offering")), ST(jv_str(l, "account")),
+		                      SI(json_integer_value(json_object_get(l, "blocks")))),
+		                NULL);
 	}
 	if (!rc)
-		rc = store_exec(c,
-				"UPDATE cat_engagements SET status = $2, reason = $3, start_date = $4, start_at = $5, "
-				"reviewed_by = $6, updated_at = $7 WHERE id = $1",
-				SARGS(ST(x->id), ST(x->status), ST(x->reason), ST(x->start_date),
-				      x->start_date ? SI(x->start_at) : SN, ST(x->actor), SI(time_now_ms())),
-				NULL);
+		rc = store_exec(
+		    c,
+		    "UPDATE cat_engagements SET status = $2, reason = $3, start_date = $4, start_at = $5, "
+		    "reviewed_by = $6, updated_at = $7 WHERE id = $1",
+		    SARGS(ST(x->id), ST(x->status), ST(x->reason), ST(x->start_date),
+		          x->start_date ? SI(x->start_at) : SN, ST(x->actor), SI(time_now_ms())),
+		    NULL);
 	if (!rc && !(rc = tkt_load(c, jv_str(eng, "request"), &sr))) {
 		json_t *d = json_object_get(sr, "details");
 		if (json_is_object(d)) {
@@ -460,16 +480,18 @@ static int review_tx(struct store_conn *c, void *arg)
 				json_object_set_new(d, "start_date", json_string(x->start_date));
 		}
 		char note[4200];
-		snprintf(note, sizeof(note), "%s%s%s%s", x->reason ? x->reason : "", x->reason && x->start_date ? "; " : "",
-			 x->start_date ? "starts " : "", x->start_date ? x->start_date : "");
+		snprintf(note, sizeof(note), "%s%s%s%s", x->reason ? x->reason : "",
+		         x->reason && x->start_date ? "; " : "", x->start_date ? "starts " : "",
+		         x->start_date ? x->start_date : "");
 		rc = tkt_set_status(c, sr, x->status, x->actor, note[0] ? note : NULL);
 	}
 	if (!rc)
 		rc = cat_allocate(c, x->id, time_now_ms(), &x->allocated);
 	if (!rc) {
-		json_t *after = json_pack("{s:s,s:s?,s:s?,s:O}", "status", x->status, "reason", x->reason, "start_date",
-					  x->start_date, "lines", x->approved);
-		rc = audit_append(c, x->actor, jv_str(eng, "account"), "engagement.review", x->id, NULL, after);
+		json_t *after = json_pack("{s:s,s:s?,s:s?,s:O}", "status", x->status, "reason", x->reason,
+		                          "start_date", x->start_date, "lines", x->approved);
+		rc = audit_append(c, x->actor, jv_str(eng, "account"), "engagement.review", x->id, NULL,
+		                  after);
 		json_decref(after);
 	}
 out:
@@ -492,24 +514,28 @@ static int h_review(struct req *r)
 	if ((rc = load_eng(r, req_param(r, 0), PERM_APPROVE, "reviewing an engagement", &eng)))
 		goto out;
 	if (strcmp(jv_str(eng, "status"), "submitted")) {
-		rc = req_fail(r, 409, "invalid_transition", "engagement %s is %s already; only a submitted engagement is reviewed",
-			      jv_str(eng, "id"), jv_str(eng, "status"));
+		rc = req_fail(r, 409, "invalid_transition",
+		              "engagement %s is %s already; only a submitted engagement is reviewed",
+		              jv_str(eng, "id"), jv_str(eng, "status"));
 		goto out;
 	}
 	const char *decision = jv_str(body, "decision"), *reason = jv_str(body, "reason");
 	bool deny = !strcmp(decision, "deny"), partial = !strcmp(decision, "partially_approve");
 	if ((deny || partial) && (!reason || !*reason)) {
-		rc = req_fail(r, 422, "missing_field", "field 'reason' is required to %s", deny ? "deny" : "partially approve");
+		rc = req_fail(r, 422, "missing_field", "field 'reason' is required to %s",
+		              deny ? "deny" : "partially approve");
 		goto out;
 	}
 	json_t *given = json_object_get(body, "lines");
 	if (!partial && json_array_size(given)) {
-		rc = req_fail(r, 422, "invalid_field", "field 'lines' is only for decision 'partially_approve'");
+		rc = req_fail(r, 422, "invalid_field",
+		              "field 'lines' is only for decision 'partially_approve'");
 		goto out;
 	}
 	if (partial && !json_array_size(given)) {
 		rc = req_fail(r, 422, "missing_field",
-			      "field 'lines' is required to partially approve: [{\"offering\",\"account\",\"blocks\"}]");
+		              "field 'lines' is required to partially approve: "
+		              "[{\"offering\",\"account\",\"blocks\"}]");
 		goto out;
 	}
 	json_t *lines = json_object_get(eng, "lines");
@@ -517,9 +543,10 @@ static int h_review(struct req *r)
 	int total = 0;
 	for (size_t i = 0; i < json_array_size(lines); i++) {
 		json_t *l = json_array_get(lines, i);
-		json_int_t req = json_integer_value(json_object_get(l, "requested_blocks")), b = deny ? 0 : req;
-		json_array_append_new(approved, json_pack("{s:s,s:s,s:I}", "offering", jv_str(l, "offering"), "account",
-							  jv_str(l, "account"), "blocks", b));
+		json_int_t req = json_integer_value(json_object_get(l, "requested_blocks")),
+		           b = deny ? 0 : req;
+		json_array_append_new(approved, json_pack("{s:s,s:s,s:I}", "offering", jv_str(l, "offering"),
+		                                          "account", jv_str(l, "account"), "blocks", b));
 	}
 	for (size_t i = 0; i < json_array_size(given); i++) {
 		json_t *g = json_array_get(given, i);
@@ -527,15 +554,17 @@ static int h_review(struct req *r)
 		json_t *b = json_object_get(g, "blocks");
 		json_t *l = o && acc ? find_line(eng, o, acc) : NULL;
 		if (!l) {
-			rc = req_fail(r, 422, "unknown_line",
-				      "field 'lines[%zu]' must name an offering and account of this engagement", i);
+			rc = req_fail(
+			    r, 422, "unknown_line",
+			    "field 'lines[%zu]' must name an offering and account of this engagement", i);
 			goto out;
 		}
 		json_int_t req = json_integer_value(json_object_get(l, "requested_blocks"));
 		if (!json_is_integer(b) || json_integer_value(b) < 0 || json_integer_value(b) > req) {
-			rc = req_fail(r, 422, "invalid_blocks",
-				      "field 'lines[%zu].blocks' must be from 0 (not approved) to the %lld requested", i,
-				      (long long)req);
+			rc = req_fail(
+			    r, 422, "invalid_blocks",
+			    "field 'lines[%zu].blocks' must be from 0 (not approved) to the %lld requested",
+			    i, (long long)req);
 			goto out;
 		}
 		for (size_t k = 0; k < json_array_size(approved); k++) {
@@ -552,16 +581,24 @@ static int h_review(struct req *r)
 			reduced = true;
 	}
 	if (partial && total == 0) {
-		rc = req_fail(r, 422, "invalid_blocks", "a partial approval approves at least one block; to refuse everything, deny");
+		rc = req_fail(r, 422, "invalid_blocks",
+		              "a partial approval approves at least one block; to refuse everything, deny");
 		goto out;
 	}
-	struct review_ctx x = { .id = jv_str(eng, "id"), .actor = api_actor(r), .reason = reason, .approved = approved,
-				.status = deny ? "denied" : reduced ? "partially_approved" : "approved" };
+	struct review_ctx x = {.id = jv_str(eng, "id"),
+	                       .actor = api_actor(r),
+	                       .reason = reason,
+	                       .approved = approved,
+	                       .status = deny      ? "denied"
+	                                 : reduced ? "partially_approved"
+	                                           : "approved"};
 	if (!deny) {
-		x.start_date = jv_str(body, "start_date") ? jv_str(body, "start_date") : jv_str(eng, "proposed_start");
+		x.start_date =
+		    jv_str(body, "start_date") ? jv_str(body, "start_date") : jv_str(eng, "proposed_start");
 		if (!x.start_date) {
-			rc = req_fail(r, 422, "missing_field",
-				      "field 'start_date' is required: nothing starts until a start date is agreed");
+			rc = req_fail(
+			    r, 422, "missing_field",
+			    "field 'start_date' is required: nothing starts until a start date is agreed");
 			goto out;
 		}
 		time_t st;
@@ -585,10 +622,10 @@ out:
 /* ---- modifications and opt-out ---- */
 
 static const struct jv_field mod_fields[] = {
-	{ "effective_date", JV_STRING, JV_REQUIRED, 10, NULL },
-	{ "lines", JV_ARRAY, JV_REQUIRED | JV_NONEMPTY, 1000, NULL },
-	{ "reason", JV_STRING, JV_NULLABLE, 4000, NULL },
-	{ NULL },
+    {"effective_date", JV_STRING, JV_REQUIRED, 10, NULL},
+    {"lines", JV_ARRAY, JV_REQUIRED | JV_NONEMPTY, 1000, NULL},
+    {"reason", JV_STRING, JV_NULLABLE, 4000, NULL},
+    {NULL},
 };
 
 struct mod_ctx {
@@ -602,7 +639,7 @@ struct mod_ctx {
 
 /* Appends an approved change to each of lines, after checking the terms stay valid with it. */
 static int apply_changes(struct store_conn *c, const char *eng, const char *mod, json_t *lines, int64_t at,
-			 struct fw_error *err)
+                         struct fw_error *err)
 {
 	int rc = 0;
 	for (size_t i = 0; !rc && i < json_array_size(lines); i++) {
@@ -611,10 +648,11 @@ static int apply_changes(struct store_conn *c, const char *eng, const char *mod,
 		int blocks = (int)json_integer_value(json_object_get(l, "blocks"));
 		struct cat_line_terms lt = CAT_LINE_TERMS_INIT;
 		if ((rc = cat_line_terms_load(c, eng, o, acc, &lt)))
-			return rc == FW_ENOTFOUND ? fw_fail(err, 422, "unknown_line",
-							     "offering '%s' for account %s is not approved in %s", o,
-							     acc, eng)
-						  : rc;
+			return rc == FW_ENOTFOUND
+			           ? fw_fail(err, 422, "unknown_line",
+			                     "offering '%s' for account %s is not approved in %s", o, acc,
+			                     eng)
+			           : rc;
 		struct cat_alloc_change *all = calloc(lt.t.n_changes + 1, sizeof(*all));
 		if (!all) {
 			cat_line_terms_release(&lt);
@@ -622,7 +660,7 @@ static int apply_changes(struct store_conn *c, const char *eng, const char *mod,
 		}
 		for (size_t k = 0; k < lt.t.n_changes; k++)
 			all[k] = lt.changes[k];
-		all[lt.t.n_changes] = (struct cat_alloc_change){ (time_t)(at / 1000), blocks };
+		all[lt.t.n_changes] = (struct cat_alloc_change){(time_t)(at / 1000), blocks};
 		struct cat_terms t = lt.t;
 		t.changes = all;
 		t.n_changes++;
@@ -631,11 +669,12 @@ static int apply_changes(struct store_conn *c, const char *eng, const char *mod,
 		cat_line_terms_release(&lt);
 		if (rc)
 			return rc;
-		rc = store_exec(c,
-				"INSERT INTO cat_line_changes (engagement, offering, account, seq, effective_at, blocks, "
-				"modification) SELECT $1, $2, $3, COALESCE(MAX(seq), 0) + 1, $4, $5, $6 FROM "
-				"cat_line_changes WHERE engagement = $1 AND offering = $2 AND account = $3",
-				SARGS(ST(eng), ST(o), ST(acc), SI(at), SI(blocks), ST(mod)), NULL);
+		rc = store_exec(
+		    c,
+		    "INSERT INTO cat_line_changes (engagement, offering, account, seq, effective_at, blocks, "
+		    "modification) SELECT $1, $2, $3, COALESCE(MAX(seq), 0) + 1, $4, $5, $6 FROM "
+		    "cat_line_changes WHERE engagement = $1 AND offering = $2 AND account = $3",
+		    SARGS(ST(eng), ST(o), ST(acc), SI(at), SI(blocks), ST(mod)), NULL);
 	}
 	return rc;
 }
@@ -647,50 +686,58 @@ static int mod_tx(struct store_conn *c, void *arg)
 	bool optout = !strcmp(x->kind, "opt_out");
 	int64_t now = time_now_ms(), end = 0;
 	int rc = 0;
-	if (optout && !store_query_int(c, "SELECT end_at FROM cat_engagements WHERE id = $1 AND end_at IS NOT NULL",
-				       SARGS(ST(eid)), &end))
+	if (optout &&
+	    !store_query_int(c, "SELECT end_at FROM cat_engagements WHERE id = $1 AND end_at IS NOT NULL",
+	                     SARGS(ST(eid)), &end))
 		return fw_fail(&x->err, 409, "already_opted_out",
-			       "engagement %s has an opt-out already; it ends on its effective date", eid);
+		               "engagement %s has an opt-out already; it ends on its effective date", eid);
 	int64_t seq = next_counter(c, "MOD");
 	if (seq < 0)
 		return FW_ESTORE;
 	snprintf(x->id, sizeof(x->id), "MOD-%lld", (long long)seq);
 	char title[200];
-	snprintf(title, sizeof(title), "%s %s from %s", optout ? "Opt out of" : "Modify", eid, x->effective_date);
-	json_t *sr = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s,s:s,s:O}}", "account", account,
-			       "title", title, "description", x->reason ? x->reason : "", "impact", "low", "urgency",
-			       "medium", "priority", tkt_priority("low", "medium"), "severity", "low", "category",
-			       "operations_on_demand", "source", "customer", "requester", x->actor, "details", "kind",
-			       x->kind, "engagement", eid, "modification", x->id, "effective_date", x->effective_date,
-			       "lines", x->lines);
+	snprintf(title, sizeof(title), "%s %s from %s", optout ? "Opt out of" : "Modify", eid,
+	         x->effective_date);
+	json_t *sr = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s,s:s,s:O}}", "account",
+	                       account, "title", title, "description", x->reason ? x->reason : "", "impact",
+	                       "low", "urgency", "medium", "priority", tkt_priority("low", "medium"),
+	                       "severity", "low", "category", "operations_on_demand", "source", "customer",
+	                       "requester", x->actor, "details", "kind", x->kind, "engagement", eid,
+	                       "modification", x->id, "effective_date", x->effective_date, "lines", x->lines);
 	if (optout) /* an opt-out is the customer's right: it takes effect without review */
 		json_object_set_new(sr, "status", json_string("approved"));
 	if ((rc = tkt_insert(c, tkt_kind(TKT_REQUEST), sr, x->actor)))
 		goto out;
 	const char *srid = jv_str(sr, "id");
 	char *lines = json_dumps(x->lines, JSON_COMPACT);
-	rc = store_exec(c,
-			"INSERT INTO cat_modifications (id, seq, engagement, kind, request, status, effective_date, "
-			"effective_at, lines, reason, created_by, created_at, updated_at) "
-			"VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$12)",
-			SARGS(ST(x->id), SI(seq), ST(eid), ST(x->kind), ST(srid), ST(optout ? "approved" : "submitted"),
-			      ST(x->effective_date), SI(x->effective_at), ST(lines), ST(x->reason), ST(x->actor), SI(now)),
-			NULL);
+	rc = store_exec(
+	    c,
+	    "INSERT INTO cat_modifications (id, seq, engagement, kind, request, status, effective_date, "
+	    "effective_at, lines, reason, created_by, created_at, updated_at) "
+	    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$12)",
+	    SARGS(ST(x->id), SI(seq), ST(eid), ST(x->kind), ST(srid), ST(optout ? "approved" : "submitted"),
+	          ST(x->effective_date), SI(x->effective_at), ST(lines), ST(x->reason), ST(x->actor),
+	          SI(now)),
+	    NULL);
 	free(lines);
 	if (!rc)
 		rc = tkt_link(c, srid, jv_str(x->eng, "request"), optout ? "opts_out_of" : "modifies");
 	if (!rc && optout) {
 		if (!(rc = apply_changes(c, eid, x->id, x->lines, x->effective_at, &x->err)))
-			rc = store_exec(c, "UPDATE cat_engagements SET end_date = $2, end_at = $3, updated_at = $4 WHERE id = $1",
-					SARGS(ST(eid), ST(x->effective_date), SI(x->effective_at), SI(now)), NULL);
+			rc = store_exec(c,
+			                "UPDATE cat_engagements SET end_date = $2, end_at = $3, updated_at = "
+			                "$4 WHERE id = $1",
+			                SARGS(ST(eid), ST(x->effective_date), SI(x->effective_at), SI(now)),
+			                NULL);
 		if (!rc)
 			rc = cat_allocation_refresh(c, eid);
 	}
 	if (!rc) {
-		json_t *after = json_pack("{s:s,s:s,s:s,s:s,s:O}", "modification", x->id, "request", srid, "kind", x->kind,
-					  "effective_date", x->effective_date, "lines", x->lines);
-		rc = audit_append(c, x->actor, account, optout ? "engagement.opt_out" : "engagement.modify", eid, NULL,
-				  after);
+		json_t *after =
+		    json_pack("{s:s,s:s,s:s,s:s,s:O}", "modification", x->id, "request", srid, "kind",
+		              x->kind, "effective_date", x->effective_date, "lines", x->lines);
+		rc = audit_append(c, x->actor, account, optout ? "engagement.opt_out" : "engagement.modify",
+		                  eid, NULL, after);
 		json_decref(after);
 	}
 out:
@@ -703,12 +750,14 @@ static int need_started(struct req *r, json_t *eng, const char *kind)
 	if (started(eng))
 		return 0;
 	return req_fail(r, 409, "invalid_transition",
-			"engagement %s is %s%s; only an approved engagement with a start date can be %s", jv_str(eng, "id"),
-			jv_str(eng, "status"), jv_str(eng, "start_date") ? "" : " without a start date",
-			!strcmp(kind, "opt_out") ? "opted out of" : "modified");
+	                "engagement %s is %s%s; only an approved engagement with a start date can be %s",
+	                jv_str(eng, "id"), jv_str(eng, "status"),
+	                jv_str(eng, "start_date") ? "" : " without a start date",
+	                !strcmp(kind, "opt_out") ? "opted out of" : "modified");
 }
 
-static int submit_mod(struct req *r, json_t *eng, const char *kind, const char *date, const char *reason, json_t *lines)
+static int submit_mod(struct req *r, json_t *eng, const char *kind, const char *date, const char *reason,
+                      json_t *lines)
 {
 	time_t at;
 	int rc = need_started(r, eng, kind);
@@ -717,8 +766,13 @@ static int submit_mod(struct req *r, json_t *eng, const char *kind, const char *
 	rc = future_date(r, "effective_date", date, jv_str(eng, "timezone"), &at);
 	if (rc)
 		return rc;
-	struct mod_ctx x = { .eng = eng, .kind = kind, .actor = api_actor(r), .effective_date = date, .reason = reason,
-			     .effective_at = (int64_t)at * 1000, .lines = lines };
+	struct mod_ctx x = {.eng = eng,
+	                    .kind = kind,
+	                    .actor = api_actor(r),
+	                    .effective_date = date,
+	                    .reason = reason,
+	                    .effective_at = (int64_t)at * 1000,
+	                    .lines = lines};
 	if ((rc = store_write(r->srv->store, mod_tx, &x)))
 		return x.err.status ? req_fail_from(r, &x.err) : rc;
 	json_t *out = cat_engagement_json(req_db(r), jv_str(eng, "id"));
@@ -752,18 +806,22 @@ static int h_modify(struct req *r)
 		json_t *l = o && acc ? find_line(eng, o, acc) : NULL;
 		if (!l || json_integer_value(json_object_get(l, "approved_blocks")) <= 0) {
 			rc = req_fail(r, 422, "unknown_line",
-				      "field 'lines[%zu]' must name an approved offering and account of this engagement; "
-				      "to add offerings or accounts, request a new engagement",
-				      i);
+			              "field 'lines[%zu]' must name an approved offering and account of this "
+			              "engagement; "
+			              "to add offerings or accounts, request a new engagement",
+			              i);
 			goto out;
 		}
-		if (!json_is_integer(b) || json_integer_value(b) <= 0 || json_integer_value(b) > CAT_MAX_BLOCKS) {
+		if (!json_is_integer(b) || json_integer_value(b) <= 0 ||
+		    json_integer_value(b) > CAT_MAX_BLOCKS) {
 			rc = req_fail(r, 422, "invalid_blocks",
-				      "field 'lines[%zu].blocks' must be from 1 to %d blocks per month; to stop, opt out", i,
-				      CAT_MAX_BLOCKS);
+			              "field 'lines[%zu].blocks' must be from 1 to %d blocks per month; to "
+			              "stop, opt out",
+			              i, CAT_MAX_BLOCKS);
 			goto out;
 		}
-		json_array_append_new(lines, json_pack("{s:s,s:s,s:O}", "offering", o, "account", acc, "blocks", b));
+		json_array_append_new(lines,
+		                      json_pack("{s:s,s:s,s:O}", "offering", o, "account", acc, "blocks", b));
 	}
 	rc = submit_mod(r, eng, "modify", jv_str(body, "effective_date"), jv_str(body, "reason"), lines);
 out:
@@ -776,9 +834,9 @@ out:
 static int h_optout(struct req *r)
 {
 	static const struct jv_field fields[] = {
-		{ "effective_date", JV_STRING, JV_REQUIRED, 10, NULL },
-		{ "reason", JV_STRING, JV_NULLABLE, 4000, NULL },
-		{ NULL },
+	    {"effective_date", JV_STRING, JV_REQUIRED, 10, NULL},
+	    {"reason", JV_STRING, JV_NULLABLE, 4000, NULL},
+	    {NULL},
 	};
 	json_t *body = NULL, *eng = NULL, *lines = json_array();
 	struct fw_error e;
@@ -795,8 +853,9 @@ static int h_optout(struct req *r)
 	for (size_t i = 0; i < json_array_size(el); i++) {
 		json_t *l = json_array_get(el, i);
 		if (json_integer_value(json_object_get(l, "approved_blocks")) > 0)
-			json_array_append_new(lines, json_pack("{s:s,s:s,s:i}", "offering", jv_str(l, "offering"), "account",
-							       jv_str(l, "account"), "blocks", 0));
+			json_array_append_new(lines,
+			                      json_pack("{s:s,s:s,s:i}", "offering", jv_str(l, "offering"),
+			                                "account", jv_str(l, "account"), "blocks", 0));
 	}
 	rc = submit_mod(r, eng, "opt_out", jv_str(body, "effective_date"), jv_str(body, "reason"), lines);
 out:
@@ -806,7 +865,7 @@ out:
 	return rc;
 }
 
-static const char *const mod_decisions[] = { "approve", "needs_scoping", "deny", NULL };
+static const char *const mod_decisions[] = {"approve", "needs_scoping", "deny", NULL};
 
 struct modrev_ctx {
 	const char *eng, *mod, *decision, *reason, *actor;
@@ -817,10 +876,11 @@ static int modrev_tx(struct store_conn *c, void *arg)
 {
 	struct modrev_ctx *x = arg;
 	struct store_rows *rows;
-	int rc = store_query(c,
-			     "SELECT status, request, effective_at, lines, kind, effective_date FROM cat_modifications "
-			     "WHERE id = $1 AND engagement = $2",
-			     SARGS(ST(x->mod), ST(x->eng)), &rows);
+	int rc = store_query(
+	    c,
+	    "SELECT status, request, effective_at, lines, kind, effective_date FROM cat_modifications "
+	    "WHERE id = $1 AND engagement = $2",
+	    SARGS(ST(x->mod), ST(x->eng)), &rows);
 	if (rc)
 		return rc;
 	if (store_next(rows) != 1) {
@@ -838,44 +898,54 @@ static int modrev_tx(struct store_conn *c, void *arg)
 	store_query_str(c, "SELECT account FROM cat_engagements WHERE id = $1", SARGS(ST(x->eng)), &account);
 	store_query_str(c, "SELECT timezone FROM cat_engagements WHERE id = $1", SARGS(ST(x->eng)), &tz);
 	if (strcmp(status, "submitted")) {
-		rc = fw_fail(&x->err, 409, "invalid_transition", "modification %s is %s already; only a submitted one is reviewed",
-			     x->mod, status);
+		rc = fw_fail(&x->err, 409, "invalid_transition",
+		             "modification %s is %s already; only a submitted one is reviewed", x->mod,
+		             status);
 		goto out;
 	}
-	const char *to = !strcmp(x->decision, "approve") ? "approved" : !strcmp(x->decision, "deny") ? "denied" : "needs_scoping";
+	const char *to = !strcmp(x->decision, "approve") ? "approved"
+	                 : !strcmp(x->decision, "deny")  ? "denied"
+	                                                 : "needs_scoping";
 	if (!strcmp(to, "approved")) {
 		time_t today;
 		if (tz && !cat_today_start(tz, time_now_ms(), &today) && at / 1000 < today) {
-			rc = fw_fail(&x->err, 409, "effective_date_passed",
-				     "modification %s was to take effect on %s, which has passed; submit a new "
-				     "modification with a current effective date",
-				     x->mod, date);
+			rc = fw_fail(
+			    &x->err, 409, "effective_date_passed",
+			    "modification %s was to take effect on %s, which has passed; submit a new "
+			    "modification with a current effective date",
+			    x->mod, date);
 			goto out;
 		}
-		if ((rc = apply_changes(c, x->eng, x->mod, lines, at, &x->err)) || (rc = cat_allocation_refresh(c, x->eng)))
+		if ((rc = apply_changes(c, x->eng, x->mod, lines, at, &x->err)) ||
+		    (rc = cat_allocation_refresh(c, x->eng)))
 			goto out;
 		int n;
 		if ((rc = cat_allocate(c, x->eng, time_now_ms(), &n)))
 			goto out;
 	}
-	rc = store_exec(c,
-			"UPDATE cat_modifications SET status = $2, reviewed_by = $3, review_reason = $4, updated_at = $5 "
-			"WHERE id = $1",
-			SARGS(ST(x->mod), ST(to), ST(x->actor), ST(x->reason), SI(time_now_ms())), NULL);
+	rc = store_exec(
+	    c,
+	    "UPDATE cat_modifications SET status = $2, reviewed_by = $3, review_reason = $4, updated_at = $5 "
+	    "WHERE id = $1",
+	    SARGS(ST(x->mod), ST(to), ST(x->actor), ST(x->reason), SI(time_now_ms())), NULL);
 	if (!rc && !(rc = tkt_load(c, request, &sr))) {
 		char note[4400];
 		if (!strcmp(to, "needs_scoping"))
 			snprintf(note, sizeof(note),
-				 "needs scoping: the account's delivery manager scopes it, and a new request then starts "
-				 "the modified engagement%s%s",
-				 x->reason ? ". " : "", x->reason ? x->reason : "");
+			         "needs scoping: the account's delivery manager scopes it, and a new request "
+			         "then starts "
+			         "the modified engagement%s%s",
+			         x->reason ? ". " : "", x->reason ? x->reason : "");
 		else
 			snprintf(note, sizeof(note), "%s", x->reason ? x->reason : "");
-		rc = tkt_set_status(c, sr, strcmp(to, "approved") ? "denied" : "approved", x->actor, note[0] ? note : NULL);
+		rc = tkt_set_status(c, sr, strcmp(to, "approved") ? "denied" : "approved", x->actor,
+		                    note[0] ? note : NULL);
 	}
 	if (!rc) {
-		json_t *after = json_pack("{s:s,s:s,s:s?}", "modification", x->mod, "status", to, "reason", x->reason);
-		rc = audit_append(c, x->actor, account, "engagement.modification_review", x->eng, NULL, after);
+		json_t *after =
+		    json_pack("{s:s,s:s,s:s?}", "modification", x->mod, "status", to, "reason", x->reason);
+		rc =
+		    audit_append(c, x->actor, account, "engagement.modification_review", x->eng, NULL, after);
 		json_decref(after);
 	}
 out:
@@ -889,9 +959,9 @@ out:
 static int h_modreview(struct req *r)
 {
 	static const struct jv_field fields[] = {
-		{ "decision", JV_STRING, JV_REQUIRED, 0, mod_decisions },
-		{ "reason", JV_STRING, JV_NULLABLE, 4000, NULL },
-		{ NULL },
+	    {"decision", JV_STRING, JV_REQUIRED, 0, mod_decisions},
+	    {"reason", JV_STRING, JV_NULLABLE, 4000, NULL},
+	    {NULL},
 	};
 	json_t *body = NULL, *eng = NULL;
 	struct fw_error e;
@@ -906,10 +976,11 @@ static int h_modreview(struct req *r)
 		goto out;
 	const char *decision = jv_str(body, "decision"), *reason = jv_str(body, "reason");
 	if (strcmp(decision, "approve") && (!reason || !*reason)) {
-		rc = req_fail(r, 422, "missing_field", "field 'reason' is required for decision '%s'", decision);
+		rc = req_fail(r, 422, "missing_field", "field 'reason' is required for decision '%s'",
+		              decision);
 		goto out;
 	}
-	struct modrev_ctx x = { jv_str(eng, "id"), req_param(r, 1), decision, reason, api_actor(r), { 0 } };
+	struct modrev_ctx x = {jv_str(eng, "id"), req_param(r, 1), decision, reason, api_actor(r), {0}};
 	if ((rc = store_write(r->srv->store, modrev_tx, &x))) {
 		rc = x.err.status ? req_fail_from(r, &x.err) : rc;
 		goto out;
@@ -924,15 +995,15 @@ out:
 /* ---- work logs ---- */
 
 static const struct jv_field wl_fields[] = {
-	{ "engagement", JV_STRING, JV_REQUIRED, 32, NULL },
-	{ "offering", JV_STRING, JV_REQUIRED, 64, NULL },
-	{ "account", JV_STRING, JV_REQUIRED, 12, NULL },
-	{ "start", JV_STRING, JV_REQUIRED, 40, NULL },
-	{ "minutes", JV_INT, 0, 0, NULL },
-	{ "duration", JV_STRING, 0, 20, NULL },
-	{ "description", JV_STRING, JV_REQUIRED | JV_NONEMPTY, 4000, NULL },
-	{ "ticket", JV_STRING, JV_NULLABLE, 40, NULL },
-	{ NULL },
+    {"engagement", JV_STRING, JV_REQUIRED, 32, NULL},
+    {"offering", JV_STRING, JV_REQUIRED, 64, NULL},
+    {"account", JV_STRING, JV_REQUIRED, 12, NULL},
+    {"start", JV_STRING, JV_REQUIRED, 40, NULL},
+    {"minutes", JV_INT, 0, 0, NULL},
+    {"duration", JV_STRING, 0, 20, NULL},
+    {"description", JV_STRING, JV_REQUIRED | JV_NONEMPTY, 4000, NULL},
+    {"ticket", JV_STRING, JV_NULLABLE, 40, NULL},
+    {NULL},
 };
 
 struct wl_ctx {
@@ -948,15 +1019,16 @@ static int wl_tx(struct store_conn *c, void *arg)
 {
 	struct wl_ctx *x = arg;
 	const char *eng = jv_str(x->body, "engagement"), *o = jv_str(x->body, "offering"),
-		   *acc = jv_str(x->body, "account"), *ticket = jv_str(x->body, "ticket");
+	           *acc = jv_str(x->body, "account"), *ticket = jv_str(x->body, "ticket");
 	struct cat_line_terms lt = CAT_LINE_TERMS_INIT;
 	int rc = cat_line_terms_load(c, eng, o, acc, &lt);
 	if (rc)
-		return rc == FW_ENOTFOUND ? fw_fail(&x->err, 422, "engagement_not_active",
-						     "engagement %s has no approved, started line for offering '%s' "
-						     "and account %s",
-						     eng, o, acc)
-					  : rc;
+		return rc == FW_ENOTFOUND
+		           ? fw_fail(&x->err, 422, "engagement_not_active",
+		                     "engagement %s has no approved, started line for offering '%s' "
+		                     "and account %s",
+		                     eng, o, acc)
+		           : rc;
 	struct cat_period p;
 	long used = 0;
 	time_t ms_start, ms_end;
@@ -964,35 +1036,40 @@ static int wl_tx(struct store_conn *c, void *arg)
 	    (rc = cat_month_bounds(lt.tz, p, &ms_start, &ms_end, &x->err)))
 		goto out;
 	if (x->start_ms / 1000 + x->minutes * 60 > (int64_t)ms_end) {
-		rc = fw_fail(&x->err, 422, "outside_month",
-			     "a work log of %ld minutes from this start runs past the end of %04d-%02d (%s); split it "
-			     "at midnight and log the rest in the next month",
-			     x->minutes, p.year, p.month, lt.tz);
+		rc = fw_fail(
+		    &x->err, 422, "outside_month",
+		    "a work log of %ld minutes from this start runs past the end of %04d-%02d (%s); split it "
+		    "at midnight and log the rest in the next month",
+		    x->minutes, p.year, p.month, lt.tz);
 		goto out;
 	}
 	if ((rc = cat_used_minutes(c, eng, o, acc, p, &used)))
 		goto out;
-	if ((rc = cat_worklog_admit(lt.tz, &lt.t, (time_t)(x->start_ms / 1000), x->minutes, used, &p, &x->err)))
+	if ((rc = cat_worklog_admit(lt.tz, &lt.t, (time_t)(x->start_ms / 1000), x->minutes, used, &p,
+	                            &x->err)))
 		goto out;
 	int64_t seq = next_counter(c, "WL");
 	char id[32], ps[16], ts[32];
 	snprintf(id, sizeof(id), "WL-%lld", (long long)seq);
 	cat_period_fmt(p, ps, sizeof(ps));
 	time_fmt_ms(x->start_ms, ts, sizeof(ts));
-	rc = store_exec(c,
-			"INSERT INTO cat_worklogs (id, seq, engagement, offering, account, period, start_at, minutes, "
-			"description, ticket, operator, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
-			SARGS(ST(id), SI(seq), ST(eng), ST(o), ST(acc), ST(ps), SI(x->start_ms), SI(x->minutes),
-			      ST(jv_str(x->body, "description")), ST(ticket), ST(x->actor), SI(time_now_ms())),
-			NULL);
+	rc = store_exec(
+	    c,
+	    "INSERT INTO cat_worklogs (id, seq, engagement, offering, account, period, start_at, minutes, "
+	    "description, ticket, operator, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+	    SARGS(ST(id), SI(seq), ST(eng), ST(o), ST(acc), ST(ps), SI(x->start_ms), SI(x->minutes),
+	          ST(jv_str(x->body, "description")), ST(ticket), ST(x->actor), SI(time_now_ms())),
+	    NULL);
 	if (rc)
 		goto out;
-	x->result = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s?,s:s}", "id", id, "engagement", eng, "offering", o,
-			      "account", acc, "month", ps, "start", ts, "minutes", (json_int_t)x->minutes, "description",
-			      jv_str(x->body, "description"), "ticket", ticket, "operator", x->actor);
+	x->result =
+	    json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s?,s:s}", "id", id, "engagement", eng, "offering",
+	              o, "account", acc, "month", ps, "start", ts, "minutes", (json_int_t)x->minutes,
+	              "description", jv_str(x->body, "description"), "ticket", ticket, "operator", x->actor);
 	json_object_set_new(x->result, "month_used_minutes", json_integer(used + x->minutes));
 	if (ticket) {
-		json_t *tb = json_pack("{s:s,s:I,s:s}", "worklog", id, "minutes", (json_int_t)x->minutes, "engagement", eng);
+		json_t *tb = json_pack("{s:s,s:I,s:s}", "worklog", id, "minutes", (json_int_t)x->minutes,
+		                       "engagement", eng);
 		rc = tkt_timeline_add(c, ticket, x->actor, "worklog", "internal", tb);
 		json_decref(tb);
 	}
@@ -1030,49 +1107,57 @@ static int h_wl_create(struct req *r)
 		goto out;
 	}
 	if (!covers) {
-		rc = req_fail(r, 422, "unknown_line",
-			      "field 'offering': engagement %.32s does not cover offering '%.64s' for account %s", eng,
-			      jv_str(body, "offering"), acc);
+		rc = req_fail(
+		    r, 422, "unknown_line",
+		    "field 'offering': engagement %.32s does not cover offering '%.64s' for account %s", eng,
+		    jv_str(body, "offering"), acc);
 		goto out;
 	}
 	int64_t start, dur = 0;
 	if (time_parse_rfc3339(jv_str(body, "start"), &start)) {
-		rc = req_fail(r, 422, "invalid_field", "field 'start' must be an RFC 3339 time like 2026-03-02T09:00:00Z");
+		rc = req_fail(r, 422, "invalid_field",
+		              "field 'start' must be an RFC 3339 time like 2026-03-02T09:00:00Z");
 		goto out;
 	}
 	if (start > time_now_ms()) {
-		rc = req_fail(r, 422, "invalid_field", "field 'start' is in the future; log time once it is worked");
+		rc = req_fail(r, 422, "invalid_field",
+		              "field 'start' is in the future; log time once it is worked");
 		goto out;
 	}
 	json_t *mv = json_object_get(body, "minutes");
 	const char *ds = jv_str(body, "duration");
 	if (!mv == !ds) {
-		rc = req_fail(r, 422, "invalid_field", "give exactly one of 'minutes' (an integer) or 'duration' (like 1h30m)");
+		rc = req_fail(r, 422, "invalid_field",
+		              "give exactly one of 'minutes' (an integer) or 'duration' (like 1h30m)");
 		goto out;
 	}
 	if (ds && (time_parse_duration(ds, &dur) || dur % 60000)) {
-		rc = req_fail(r, 422, "invalid_duration", "field 'duration' must be whole minutes, like 90m or 1h30m");
+		rc = req_fail(r, 422, "invalid_duration",
+		              "field 'duration' must be whole minutes, like 90m or 1h30m");
 		goto out;
 	}
 	long minutes = mv ? (long)json_integer_value(mv) : (long)(dur / 60000);
 	if (minutes <= 0 || minutes > 31L * 24 * 60) {
-		rc = req_fail(r, 422, "invalid_duration", "a work log lasts from 1 minute to 31 days, got %ld minutes", minutes);
+		rc = req_fail(r, 422, "invalid_duration",
+		              "a work log lasts from 1 minute to 31 days, got %ld minutes", minutes);
 		goto out;
 	}
 	const char *ticket = jv_str(body, "ticket");
 	if (ticket) {
 		const char *ta;
-		if (!tkt_kind_of_id(ticket) || tkt_load(req_db(r), ticket, &t) || !(ta = jv_str(t, "account")) ||
-		    !(auth_perms(r, ta) & PERM_READ)) {
-			rc = req_fail(r, 422, "invalid_field", "field 'ticket': %.40s does not exist", ticket);
+		if (!tkt_kind_of_id(ticket) || tkt_load(req_db(r), ticket, &t) ||
+		    !(ta = jv_str(t, "account")) || !(auth_perms(r, ta) & PERM_READ)) {
+			rc =
+			    req_fail(r, 422, "invalid_field", "field 'ticket': %.40s does not exist", ticket);
 			goto out;
 		}
 		if (strcmp(ta, acc)) {
-			rc = req_fail(r, 422, "invalid_field", "field 'ticket': %s belongs to account %s, not %s", ticket, ta, acc);
+			rc = req_fail(r, 422, "invalid_field",
+			              "field 'ticket': %s belongs to account %s, not %s", ticket, ta, acc);
 			goto out;
 		}
 	}
-	struct wl_ctx x = { .body = body, .actor = api_actor(r), .start_ms = start, .minutes = minutes };
+	struct wl_ctx x = {.body = body, .actor = api_actor(r), .start_ms = start, .minutes = minutes};
 	if ((rc = store_write(r->srv->store, wl_tx, &x))) {
 		rc = x.err.status ? req_fail_from(r, &x.err) : rc;
 		goto out;
@@ -1092,19 +1177,22 @@ static int h_wl_list(struct req *r)
 	if (rc)
 		return rc;
 	struct buf sql = BUF_INIT(1 << 16);
-	const char *eng = req_arg(r, "engagement"), *acc = req_arg(r, "account"), *month = req_arg(r, "month");
+	const char *eng = req_arg(r, "engagement"), *acc = req_arg(r, "account"),
+	           *month = req_arg(r, "month");
 	struct cat_period p;
 	if (month && cat_period_parse(month, &p))
 		return req_fail(r, 422, "invalid_parameter", "month must be YYYY-MM, got '%.20s'", month);
-	buf_puts(&sql, "SELECT id, engagement, offering, account, period, start_at, minutes, description, ticket, "
-		       "operator, seq FROM cat_worklogs WHERE (CAST($1 AS TEXT) IS NULL OR engagement = $1) "
-		       "AND (CAST($2 AS TEXT) IS NULL OR account = $2) AND (CAST($3 AS TEXT) IS NULL OR period = $3) "
-		       "AND seq < $4");
+	buf_puts(
+	    &sql,
+	    "SELECT id, engagement, offering, account, period, start_at, minutes, description, ticket, "
+	    "operator, seq FROM cat_worklogs WHERE (CAST($1 AS TEXT) IS NULL OR engagement = $1) "
+	    "AND (CAST($2 AS TEXT) IS NULL OR account = $2) AND (CAST($3 AS TEXT) IS NULL OR period = $3) "
+	    "AND seq < $4");
 	auth_account_filter(r, PERM_READ, "account", &sql);
 	buf_printf(&sql, " ORDER BY seq DESC LIMIT %d", limit + 1);
 	struct store_rows *rows;
-	rc = store_query(req_db(r), buf_str(&sql), SARGS(ST(eng), ST(acc), ST(month), SI(cursor ? cursor : INT64_MAX)),
-			 &rows);
+	rc = store_query(req_db(r), buf_str(&sql),
+	                 SARGS(ST(eng), ST(acc), ST(month), SI(cursor ? cursor : INT64_MAX)), &rows);
 	buf_release(&sql);
 	if (rc)
 		return rc;
@@ -1119,26 +1207,27 @@ static int h_wl_list(struct req *r)
 		char ts[32];
 		time_fmt_ms(store_int(rows, 5), ts, sizeof(ts));
 		last = store_int(rows, 10);
-		json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s?,s:s}", "id", store_text(rows, 0),
-						       "engagement", store_text(rows, 1), "offering", store_text(rows, 2),
-						       "account", store_text(rows, 3), "month", store_text(rows, 4), "start",
-						       ts, "minutes", (json_int_t)store_int(rows, 6), "description",
-						       store_text(rows, 7), "ticket", store_text(rows, 8), "operator",
-						       store_text(rows, 9)));
+		json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s?,s:s}", "id",
+		                                       store_text(rows, 0), "engagement", store_text(rows, 1),
+		                                       "offering", store_text(rows, 2), "account",
+		                                       store_text(rows, 3), "month", store_text(rows, 4),
+		                                       "start", ts, "minutes", (json_int_t)store_int(rows, 6),
+		                                       "description", store_text(rows, 7), "ticket",
+		                                       store_text(rows, 8), "operator", store_text(rows, 9)));
 	}
 	store_rows_free(rows);
 	return req_json(r, 200, api_list(items, next));
 }
 
 const struct route api_engagement_routes[] = {
-	{ "POST", "/api/v1/engagements", h_create, 0 },
-	{ "GET", "/api/v1/engagements", h_list, 0 },
-	{ "GET", "/api/v1/engagements/{id}", h_get, 0 },
-	{ "POST", "/api/v1/engagements/{id}/review", h_review, 0 },
-	{ "POST", "/api/v1/engagements/{id}/modifications", h_modify, 0 },
-	{ "POST", "/api/v1/engagements/{id}/modifications/{mod}/review", h_modreview, 0 },
-	{ "POST", "/api/v1/engagements/{id}/opt-out", h_optout, 0 },
-	{ "POST", "/api/v1/worklogs", h_wl_create, 0 },
-	{ "GET", "/api/v1/worklogs", h_wl_list, 0 },
-	{ NULL, NULL, NULL, 0 },
+    {"POST", "/api/v1/engagements", h_create, 0},
+    {"GET", "/api/v1/engagements", h_list, 0},
+    {"GET", "/api/v1/engagements/{id}", h_get, 0},
+    {"POST", "/api/v1/engagements/{id}/review", h_review, 0},
+    {"POST", "/api/v1/engagements/{id}/modifications", h_modify, 0},
+    {"POST", "/api/v1/engagements/{id}/modifications/{mod}/review", h_modreview, 0},
+    {"POST", "/api/v1/engagements/{id}/opt-out", h_optout, 0},
+    {"POST", "/api/v1/worklogs", h_wl_create, 0},
+    {"GET", "/api/v1/worklogs", h_wl_list, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -16,7 +16,7 @@
 #include <yaml.h>
 
 #define MAX_DEPTH 32
-#define MAX_FILE (1 << 20)
+#define MAX_FILE  (1 << 20)
 
 static json_t *scalar(const yaml_event_t *ev)
 {
@@ -85,16 +85,14 @@ int cat_yaml_parse(const char *text, size_t len, json_t **out, char *err, size_t
 		yaml_event_t ev;
 		if (!yaml_parser_parse(&p, &ev)) {
 			snprintf(err, errcap, "line %zu: %s", p.problem_mark.line + 1,
-				 p.problem ? p.problem : "malformed YAML");
+			         p.problem ? p.problem : "malformed YAML");
 			rc = FW_EINVAL;
 			break;
 		}
 		size_t line = ev.start_mark.line + 1;
 		json_t *v = NULL;
 		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
+		case YAML_STREAM_END_EVENT: done = true; break;
 		case YAML_DOCUMENT_START_EVENT:
 			if (++docs > 1) {
 				snprintf(err, errcap, "line %zu: one YAML document per file", line);
@@ -102,7 +100,8 @@ int cat_yaml_parse(const char *text, size_t len, json_t **out, char *err, size_t
 			}
 			break;
 		case YAML_ALIAS_EVENT:
-			snprintf(err, errcap, "line %zu: YAML aliases are not supported; repeat the value", line);
+			snprintf(err, errcap, "line %zu: YAML aliases are not supported; repeat the value",
+			         line);
 			rc = FW_EINVAL;
 			break;
 		case YAML_SCALAR_EVENT:
@@ -114,7 +113,8 @@ int cat_yaml_parse(const char *text, size_t len, json_t **out, char *err, size_t
 		case YAML_MAPPING_START_EVENT:
 			if (depth == MAX_DEPTH || (depth > 0 && json_is_object(stack[depth - 1]) && !key)) {
 				snprintf(err, errcap, "line %zu: %s", line,
-					 depth == MAX_DEPTH ? "nested too deeply" : "a mapping key must be a string");
+				         depth == MAX_DEPTH ? "nested too deeply"
+				                            : "a mapping key must be a string");
 				rc = FW_EINVAL;
 				break;
 			}
@@ -123,11 +123,8 @@ int cat_yaml_parse(const char *text, size_t len, json_t **out, char *err, size_t
 			stack[depth++] = v;
 			break;
 		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			json_decref(stack[--depth]);
-			break;
-		default:
-			break;
+		case YAML_MAPPING_END_EVENT: json_decref(stack[--depth]); break;
+		default: break;
 		}
 		yaml_event_delete(&ev);
 		if (rc)
@@ -189,7 +186,9 @@ static int load_tx(struct store_conn *c, void *arg)
 
 static int collect(json_t *doc, const char *name, json_t *all, char *err, size_t errcap)
 {
-	json_t *list = json_is_object(doc) && json_object_get(doc, "offerings") ? json_object_get(doc, "offerings") : NULL;
+	json_t *list = json_is_object(doc) && json_object_get(doc, "offerings")
+	                   ? json_object_get(doc, "offerings")
+	                   : NULL;
 	if (json_is_object(doc) && !list) {
 		json_t *one = json_array();
 		json_array_append(one, doc);
@@ -199,13 +198,14 @@ static int collect(json_t *doc, const char *name, json_t *all, char *err, size_t
 	}
 	int rc = 0;
 	if (!json_is_array(list)) {
-		snprintf(err, errcap, "%s: expected one offering (a mapping) or a list under 'offerings:'", name);
+		snprintf(err, errcap, "%s: expected one offering (a mapping) or a list under 'offerings:'",
+		         name);
 		rc = FW_EINVAL;
 		goto out;
 	}
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		json_t *o = json_deep_copy(json_array_get(list, i));
-		struct fw_error e = { 0 };
+		struct fw_error e = {0};
 		if (!json_is_object(o)) {
 			snprintf(err, errcap, "%s: offering %zu is not a mapping", name, i + 1);
 			json_decref(o);
@@ -275,13 +275,14 @@ int cat_catalog_load_dir(struct store *st, const char *dir, int *count, char *er
 	}
 	for (size_t i = 0; !rc && i < json_array_size(all); i++)
 		for (size_t j = 0; j < i; j++)
-			if (!strcmp(jv_str(json_array_get(all, i), "id"), jv_str(json_array_get(all, j), "id"))) {
+			if (!strcmp(jv_str(json_array_get(all, i), "id"),
+			            jv_str(json_array_get(all, j), "id"))) {
 				snprintf(err, errcap, "%s: offering '%s' is defined twice", dir,
-					 jv_str(json_array_get(all, i), "id"));
+				         jv_str(json_array_get(all, i), "id"));
 				rc = FW_EINVAL;
 			}
 	if (!rc && json_array_size(all)) {
-		struct load_ctx x = { all, time_now_ms() };
+		struct load_ctx x = {all, time_now_ms()};
 		rc = store_write(st, load_tx, &x);
 		if (rc)
 			snprintf(err, errcap, "%s: the catalog could not be stored", dir);

@@ -33,12 +33,15 @@ struct cat_line_terms {
 	struct cat_alloc_change *changes;
 	char tz[64];
 };
-#define CAT_LINE_TERMS_INIT { { 0, 0, NULL, 0 }, NULL, "" }
+#define CAT_LINE_TERMS_INIT                                                                                  \
+	{                                                                                                    \
+		{0, 0, NULL, 0}, NULL, ""                                                                    \
+	}
 
 /* Loads the terms of (engagement, offering, account). FW_ENOTFOUND when the line does not exist,
  * was not approved (0 blocks), or the engagement has no agreed start. */
 int cat_line_terms_load(struct store_conn *c, const char *eng, const char *offering, const char *account,
-			struct cat_line_terms *out);
+                        struct cat_line_terms *out);
 void cat_line_terms_release(struct cat_line_terms *lt);
 
 /* The allocation run: for every started line (of engagement eng, or of all when eng is NULL) inserts
@@ -55,6 +58,6 @@ json_t *cat_engagement_json(struct store_conn *c, const char *id);
 
 /* Minutes already logged against a line in month p. */
 int cat_used_minutes(struct store_conn *c, const char *eng, const char *offering, const char *account,
-		     struct cat_period p, long *minutes);
+                     struct cat_period p, long *minutes);
 
 #endif

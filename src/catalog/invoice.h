@@ -19,7 +19,7 @@ struct fw_error;
  *     "amount_minor","currency","worklogs":[…]}],"totals":{"USD":"…"}}
  * *out is a new reference. */
 int cat_invoice_build(struct store_conn *c, const char *account, struct cat_period p, json_t **out,
-		      struct fw_error *err);
+                      struct fw_error *err);
 
 /* One row per work log (and one per line without work logs), with a header; RFC 4180 quoting. */
 int cat_invoice_csv(const json_t *inv, struct buf *out);

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const cat_plans[] = { "accelerate", "advanced", NULL };
-const char *const cat_statuses[] = { "available", "retired", NULL };
+const char *const cat_plans[] = {"accelerate", "advanced", NULL};
+const char *const cat_statuses[] = {"available", "retired", NULL};
 
 /* 1e13 minor units: far above any real block price, far below overflow in billing arithmetic. */
 #define MONEY_MAX 10000000000000LL
@@ -70,18 +70,18 @@ void cat_fmt_money(long long minor, char *out, size_t cap)
 }
 
 static const struct jv_field offering_fields[] = {
-	{ "id", JV_STRING, JV_REQUIRED | JV_NONEMPTY, 64, NULL },
-	{ "title", JV_STRING, JV_REQUIRED | JV_NONEMPTY, 200, NULL },
-	{ "description", JV_STRING, JV_REQUIRED | JV_NONEMPTY, 8000, NULL },
-	{ "expected_outcomes", JV_ARRAY, JV_REQUIRED | JV_NONEMPTY, 50, NULL },
-	{ "plans", JV_ARRAY, JV_REQUIRED | JV_NONEMPTY, 10, NULL },
-	{ "rate_per_block", JV_ANY, JV_REQUIRED, 0, NULL },
-	{ "rate_minor", JV_INT, 0, 0, NULL },
-	{ "currency", JV_STRING, 0, 3, NULL },
-	{ "prerequisites", JV_ARRAY, 0, 50, NULL },
-	{ "status", JV_STRING, 0, 0, cat_statuses },
-	{ "response_objective", JV_STRING, JV_NULLABLE, 20, NULL },
-	{ NULL },
+    {"id", JV_STRING, JV_REQUIRED | JV_NONEMPTY, 64, NULL},
+    {"title", JV_STRING, JV_REQUIRED | JV_NONEMPTY, 200, NULL},
+    {"description", JV_STRING, JV_REQUIRED | JV_NONEMPTY, 8000, NULL},
+    {"expected_outcomes", JV_ARRAY, JV_REQUIRED | JV_NONEMPTY, 50, NULL},
+    {"plans", JV_ARRAY, JV_REQUIRED | JV_NONEMPTY, 10, NULL},
+    {"rate_per_block", JV_ANY, JV_REQUIRED, 0, NULL},
+    {"rate_minor", JV_INT, 0, 0, NULL},
+    {"currency", JV_STRING, 0, 3, NULL},
+    {"prerequisites", JV_ARRAY, 0, 50, NULL},
+    {"status", JV_STRING, 0, 0, cat_statuses},
+    {"response_objective", JV_STRING, JV_NULLABLE, 20, NULL},
+    {NULL},
 };
 
 static int check_strings(json_t *a, const char *field, size_t maxlen, struct fw_error *e)
@@ -90,8 +90,8 @@ static int check_strings(json_t *a, const char *field, size_t maxlen, struct fw_
 		json_t *s = json_array_get(a, i);
 		if (!json_is_string(s) || !json_string_length(s) || json_string_length(s) > maxlen)
 			return fw_fail(e, 422, "invalid_field",
-				       "field '%s' item %zu must be a non-empty string of at most %zu bytes", field, i,
-				       maxlen);
+			               "field '%s' item %zu must be a non-empty string of at most %zu bytes",
+			               field, i, maxlen);
 	}
 	return 0;
 }
@@ -105,7 +105,8 @@ int cat_offering_check(json_t *o, struct fw_error *e)
 	for (const char *p = id; *p; p++)
 		if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '-'))
 			return fw_fail(e, 422, "invalid_field",
-				       "field 'id' '%.64s' may use only lower-case letters, digits and '-'", id);
+			               "field 'id' '%.64s' may use only lower-case letters, digits and '-'",
+			               id);
 	if ((rc = check_strings(json_object_get(o, "expected_outcomes"), "expected_outcomes", 2000, e)) ||
 	    (rc = check_strings(json_object_get(o, "prerequisites"), "prerequisites", 2000, e)))
 		return rc;
@@ -114,13 +115,14 @@ int cat_offering_check(json_t *o, struct fw_error *e)
 		const char *p = json_string_value(json_array_get(plans, i));
 		if (!p || !jv_in(p, cat_plans))
 			return fw_fail(e, 422, "invalid_field",
-				       "field 'plans' item %zu must be one of: accelerate, advanced", i);
+			               "field 'plans' item %zu must be one of: accelerate, advanced", i);
 	}
 	long long minor;
 	if (cat_parse_money(json_object_get(o, "rate_per_block"), &minor))
-		return fw_fail(e, 422, "invalid_field",
-			       "field 'rate_per_block' must be a non-negative amount with at most two decimals, "
-			       "like \"3200.00\"");
+		return fw_fail(
+		    e, 422, "invalid_field",
+		    "field 'rate_per_block' must be a non-negative amount with at most two decimals, "
+		    "like \"3200.00\"");
 	const char *cur = jv_str_or(o, "currency", "USD");
 	if (strlen(cur) != 3 || !isupper((unsigned char)cur[0]) || !isupper((unsigned char)cur[1]) ||
 	    !isupper((unsigned char)cur[2]))
@@ -128,7 +130,8 @@ int cat_offering_check(json_t *o, struct fw_error *e)
 	const char *ro = jv_str(o, "response_objective");
 	int64_t ms;
 	if (ro && (time_parse_duration(ro, &ms) || ms <= 0))
-		return fw_fail(e, 422, "invalid_field", "field 'response_objective' must be a duration like 8h");
+		return fw_fail(e, 422, "invalid_field",
+		               "field 'response_objective' must be a duration like 8h");
 	char money[32];
 	cat_fmt_money(minor, money, sizeof(money));
 	json_object_set_new(o, "rate_per_block", json_string(money));
@@ -149,7 +152,7 @@ static char *dump(const json_t *v)
 }
 
 int cat_offering_put(struct store_conn *c, const json_t *o, const char *source, int64_t rate_at_ms,
-		     bool *changed)
+                     bool *changed)
 {
 	json_t *cur = NULL;
 	const char *id = jv_str(o, "id");
@@ -158,9 +161,9 @@ int cat_offering_put(struct store_conn *c, const json_t *o, const char *source, 
 		return rc;
 	*changed = !cur;
 	if (cur) {
-		static const char *const keys[] = { "title", "description", "expected_outcomes", "plans", "currency",
-						    "prerequisites", "status", "response_objective", "rate_minor",
-						    NULL };
+		static const char *const keys[] = {
+		    "title",         "description", "expected_outcomes",  "plans",      "currency",
+		    "prerequisites", "status",      "response_objective", "rate_minor", NULL};
 		for (int i = 0; keys[i]; i++) {
 			json_t *a = json_object_get(cur, keys[i]), *b = json_object_get(o, keys[i]);
 			if (!a != !b || (a && !json_equal(a, b)))
@@ -168,37 +171,39 @@ int cat_offering_put(struct store_conn *c, const json_t *o, const char *source, 
 		}
 	}
 	int64_t now = time_now_ms();
-	char *outcomes = dump(json_object_get(o, "expected_outcomes")), *plans = dump(json_object_get(o, "plans")),
-	     *pre = dump(json_object_get(o, "prerequisites"));
+	char *outcomes = dump(json_object_get(o, "expected_outcomes")),
+	     *plans = dump(json_object_get(o, "plans")), *pre = dump(json_object_get(o, "prerequisites"));
 	if (!outcomes || !plans || !pre) {
 		rc = FW_ENOMEM;
 		goto out;
 	}
 	rc = 0;
 	if (!cur)
-		rc = store_exec(c,
-				"INSERT INTO cat_offerings (id, title, description, outcomes, plans, prerequisites, "
-				"currency, response_objective, status, source, created_at, updated_at) "
-				"VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)",
-				SARGS(ST(id), ST(jv_str(o, "title")), ST(jv_str(o, "description")), ST(outcomes),
-				      ST(plans), ST(pre), ST(jv_str(o, "currency")), ST(jv_str(o, "response_objective")),
-				      ST(jv_str(o, "status")), ST(source), SI(now)),
-				NULL);
+		rc = store_exec(
+		    c,
+		    "INSERT INTO cat_offerings (id, title, description, outcomes, plans, prerequisites, "
+		    "currency, response_objective, status, source, created_at, updated_at) "
+		    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)",
+		    SARGS(ST(id), ST(jv_str(o, "title")), ST(jv_str(o, "description")), ST(outcomes),
+		          ST(plans), ST(pre), ST(jv_str(o, "currency")), ST(jv_str(o, "response_objective")),
+		          ST(jv_str(o, "status")), ST(source), SI(now)),
+		    NULL);
 	else if (*changed)
-		rc = store_exec(c,
-				"UPDATE cat_offerings SET title=$2, description=$3, outcomes=$4, plans=$5, "
-				"prerequisites=$6, currency=$7, response_objective=$8, status=$9, source=$10, "
-				"updated_at=$11 WHERE id=$1",
-				SARGS(ST(id), ST(jv_str(o, "title")), ST(jv_str(o, "description")), ST(outcomes),
-				      ST(plans), ST(pre), ST(jv_str(o, "currency")), ST(jv_str(o, "response_objective")),
-				      ST(jv_str(o, "status")), ST(source), SI(now)),
-				NULL);
+		rc = store_exec(
+		    c,
+		    "UPDATE cat_offerings SET title=$2, description=$3, outcomes=$4, plans=$5, "
+		    "prerequisites=$6, currency=$7, response_objective=$8, status=$9, source=$10, "
+		    "updated_at=$11 WHERE id=$1",
+		    SARGS(ST(id), ST(jv_str(o, "title")), ST(jv_str(o, "description")), ST(outcomes),
+		          ST(plans), ST(pre), ST(jv_str(o, "currency")), ST(jv_str(o, "response_objective")),
+		          ST(jv_str(o, "status")), ST(source), SI(now)),
+		    NULL);
 	long long minor = json_integer_value(json_object_get(o, "rate_minor"));
 	if (!rc && (!cur || minor != json_integer_value(json_object_get(cur, "rate_minor"))))
 		rc = store_exec(c,
-				"INSERT INTO cat_rates (offering, effective, minor) VALUES ($1,$2,$3) "
-				"ON CONFLICT (offering, effective) DO UPDATE SET minor = excluded.minor",
-				SARGS(ST(id), SI(cur ? rate_at_ms : 0), SI(minor)), NULL);
+		                "INSERT INTO cat_rates (offering, effective, minor) VALUES ($1,$2,$3) "
+		                "ON CONFLICT (offering, effective) DO UPDATE SET minor = excluded.minor",
+		                SARGS(ST(id), SI(cur ? rate_at_ms : 0), SI(minor)), NULL);
 out:
 	free(outcomes);
 	free(plans);
@@ -207,18 +212,19 @@ out:
 	return rc;
 }
 
-#define OFFERING_COLS                                                                                   \
-	"o.id, o.title, o.description, o.outcomes, o.plans, o.prerequisites, o.currency, "              \
-	"o.response_objective, o.status, (SELECT minor FROM cat_rates r WHERE r.offering = o.id AND " \
+#define OFFERING_COLS                                                                                        \
+	"o.id, o.title, o.description, o.outcomes, o.plans, o.prerequisites, o.currency, "                   \
+	"o.response_objective, o.status, (SELECT minor FROM cat_rates r WHERE r.offering = o.id AND "        \
 	"r.effective <= $1 ORDER BY r.effective DESC LIMIT 1)"
 
 static json_t *offering_row(struct store_rows *rows)
 {
 	json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:s,s:s}", "id", store_text(rows, 0), "title",
-			      store_text(rows, 1), "description", store_text(rows, 2), "expected_outcomes",
-			      json_loads(store_text(rows, 3), 0, NULL), "plans", json_loads(store_text(rows, 4), 0, NULL),
-			      "prerequisites", json_loads(store_text(rows, 5), 0, NULL), "currency",
-			      store_text(rows, 6), "status", store_text(rows, 8));
+	                      store_text(rows, 1), "description", store_text(rows, 2), "expected_outcomes",
+	                      json_loads(store_text(rows, 3), 0, NULL), "plans",
+	                      json_loads(store_text(rows, 4), 0, NULL), "prerequisites",
+	                      json_loads(store_text(rows, 5), 0, NULL), "currency", store_text(rows, 6),
+	                      "status", store_text(rows, 8));
 	if (!o)
 		return NULL;
 	if (store_text(rows, 7))
@@ -235,7 +241,7 @@ int cat_offering_get(struct store_conn *c, const char *id, json_t **out)
 {
 	struct store_rows *rows;
 	int rc = store_query(c, "SELECT " OFFERING_COLS " FROM cat_offerings o WHERE o.id = $2",
-			     SARGS(SI(time_now_ms()), ST(id)), &rows);
+	                     SARGS(SI(time_now_ms()), ST(id)), &rows);
 	if (rc)
 		return rc;
 	*out = NULL;
@@ -250,9 +256,10 @@ json_t *cat_offering_list(struct store_conn *c, const char *plan, const char *st
 	json_t *items = json_array();
 	struct store_rows *rows;
 	if (store_query(c,
-			"SELECT " OFFERING_COLS " FROM cat_offerings o WHERE (CAST($2 AS TEXT) IS NULL OR o.status = $2) "
-			"ORDER BY o.id",
-			SARGS(SI(time_now_ms()), ST(status)), &rows))
+	                "SELECT " OFFERING_COLS
+	                " FROM cat_offerings o WHERE (CAST($2 AS TEXT) IS NULL OR o.status = $2) "
+	                "ORDER BY o.id",
+	                SARGS(SI(time_now_ms()), ST(status)), &rows))
 		return items;
 	while (store_next(rows) == 1) {
 		json_t *o = offering_row(rows);
@@ -270,8 +277,9 @@ int cat_offering_rates(struct store_conn *c, const char *id, struct cat_rate **o
 	struct store_rows *rows;
 	*out = NULL;
 	*n = 0;
-	int rc = store_query(c, "SELECT effective, minor FROM cat_rates WHERE offering = $1 ORDER BY effective",
-			     SARGS(ST(id)), &rows);
+	int rc =
+	    store_query(c, "SELECT effective, minor FROM cat_rates WHERE offering = $1 ORDER BY effective",
+	                SARGS(ST(id)), &rows);
 	if (rc)
 		return rc;
 	size_t cap = 0;
@@ -285,7 +293,7 @@ int cat_offering_rates(struct store_conn *c, const char *id, struct cat_rate **o
 			}
 			*out = nr;
 		}
-		(*out)[(*n)++] = (struct cat_rate){ (time_t)(store_int(rows, 0) / 1000), store_int(rows, 1) };
+		(*out)[(*n)++] = (struct cat_rate){(time_t)(store_int(rows, 0) / 1000), store_int(rows, 1)};
 	}
 	store_rows_free(rows);
 	return rc;

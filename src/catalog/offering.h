@@ -35,7 +35,7 @@ int cat_offering_check(json_t *o, struct fw_error *e);
  * first rate is effective from the epoch; a changed rate is effective from rate_at_ms. *changed says
  * whether anything differed from the stored offering. No audit entry: the caller appends it. */
 int cat_offering_put(struct store_conn *c, const json_t *o, const char *source, int64_t rate_at_ms,
-		     bool *changed);
+                     bool *changed);
 
 /* Loads offering id in API form (the rate in force now). *out is a new reference. FW_ENOTFOUND when
  * there is none. */
