@@ -126,6 +126,7 @@ static struct engine {
 	struct kpi *kpis;
 	size_t nkpis, akpis;
 	/* background thread */
+	int64_t next_expiry; /* no firing alarm's ends_at is earlier than this (sweep skips until then) */
 	pthread_t thread;
 	pthread_cond_t wake;
 	bool stopping, started;
@@ -278,12 +279,40 @@ slow:
 	return out;
 }
 
+static void json_escape(struct buf *b, const char *s)
+{
+	buf_puts(b, "\"");
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			buf_printf(b, "\\%c", c);
+		else if (c < 0x20)
+			buf_printf(b, "\\u%04x", c);
+		else
+			buf_append(b, s, 1);
+	}
+	buf_puts(b, "\"");
+}
+
+/* Compact JSON object of packed labels, keys in byte order (the packed order), as jansson would
+ * write it with JSON_SORT_KEYS. */
 static char *packed_json_text(const char *p)
 {
-	json_t *o = packed_json(p);
-	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	return s;
+	struct buf b = BUF_INIT(1 << 20);
+	buf_puts(&b, "{");
+	bool first = true;
+	while (*p) {
+		const char *v = p + strlen(p) + 1;
+		if (!first)
+			buf_puts(&b, ",");
+		first = false;
+		json_escape(&b, p);
+		buf_puts(&b, ":");
+		json_escape(&b, v);
+		p = v + strlen(v) + 1;
+	}
+	buf_puts(&b, "}");
+	return buf_detach(&b);
 }
 
 /* ---- alarm pool and index ---- */
@@ -415,8 +444,15 @@ static void alarm_remove(uint32_t acct, uint64_t fp)
 	}
 }
 
+static void note_expiry(const struct alarm *a)
+{
+	if (a->state == ST_FIRING && a->ends_at && a->ends_at < g.next_expiry)
+		g.next_expiry = a->ends_at;
+}
+
 static void mark_dirty(uint32_t slot, struct alarm *a)
 {
+	note_expiry(a);
 	if (a->flags & EVT_AF_DIRTY)
 		return;
 	if (g.ndirty == g.adirty) {
@@ -1041,6 +1077,7 @@ static int apply(struct store_conn *c, struct pending *p, int64_t now, const cha
 	}
 	if (!rc)
 		rc = alarm_row_write(c, a, r->name);
+	note_expiry(a);
 	set_result(p->res, a, "firing", supp);
 	return rc;
 }
@@ -2057,14 +2094,24 @@ static void sweep(void)
 {
 	int64_t now = time_now_ms();
 	pthread_mutex_lock(&g.lock);
+	if (now < g.next_expiry) {
+		pthread_mutex_unlock(&g.lock);
+		return;
+	}
 	size_t cap = 0, n = 0;
 	struct evt_event *ev = NULL;
-	for (size_t i = 0; i < g.icap && n < 4096; i++) {
+	int64_t next = INT64_MAX;
+	for (size_t i = 0; i < g.icap; i++) {
 		if (!g.index[i])
 			continue;
 		struct alarm *a = slot_ptr(g.index[i]);
-		if (a->state != ST_FIRING || !a->ends_at || a->ends_at > now)
+		if (a->state != ST_FIRING || !a->ends_at)
 			continue;
+		if (a->ends_at > now || n >= 4096) {
+			if (a->ends_at < next)
+				next = a->ends_at > now ? a->ends_at : now;
+			continue;
+		}
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
 			ev = realloc(ev, cap * sizeof(*ev));
@@ -2078,6 +2125,7 @@ static void sweep(void)
 		ev[n].source = src_names[a->src];
 		n++;
 	}
+	g.next_expiry = next;
 	pthread_mutex_unlock(&g.lock);
 	if (!n)
 		return;
@@ -2259,14 +2307,18 @@ static void rules_dir_of(const struct config *cfg, char *out, size_t cap)
 		snprintf(out, cap, "%s", env);
 		return;
 	}
-	/* rules.d next to the data directory: <data dir>/../rules.d */
-	snprintf(out, cap, "%s/../rules.d", cfg->data_dir);
+	/* content.rules_dir, or rules.d beside the config file; without either, rules.d next to the
+	 * data directory (<data dir>/../rules.d). */
+	config_content_dir(cfg, "rules.d", out, cap);
+	if (!out[0])
+		snprintf(out, cap, "%s/../rules.d", cfg->data_dir);
 }
 
 int evt_engine_start(struct server *s)
 {
 	g.store = s->store;
 	g.srv = s;
+	g.next_expiry = 0; /* the first sweep scans everything loaded */
 	evt_rule_default(&g.dflt);
 	struct store_conn *c = store_reader(s->store);
 	int64_t t0 = time_now_ms();
