@@ -5,6 +5,7 @@
 #include "cli/cli_cmds.h"
 #include "cli/cli_http.h"
 #include "cli/cli_invoice.h"
+#include "cli/cli_oncall.h"
 #include "version.h"
 
 #include <curl/curl.h>
@@ -14,7 +15,8 @@
 static const struct cli_family *const families[] = {
 	&cli_incident_family, &cli_problem_family,   &cli_request_family, &cli_change_family, &cli_article_family,
 	&cli_account_family,  &cli_principal_family, &cli_token_family,   &cli_audit_family,  &cli_invoice_family,
-	NULL,
+	&cli_runbook_family,  &cli_execution_family, &cli_event_family,   &cli_alarm_family,  &cli_silence_family,
+	&cli_oncall_family,   NULL,
 };
 
 static const struct cli_cmd *const singles[] = { &cli_status_cmd, &cli_whoami_cmd, NULL };

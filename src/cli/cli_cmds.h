@@ -22,4 +22,13 @@ extern const struct cli_cmd cli_whoami_cmd;
 extern const struct cli_family cli_audit_family;
 extern const struct cli_cmd cli_status_cmd;
 
+/* cli_runbooks.c: runbook (list, show, run [--wait], approve), execution (list, show, watch, cancel) */
+extern const struct cli_family cli_runbook_family;
+extern const struct cli_family cli_execution_family;
+
+/* cli_events.c: event (send), alarm (list, show), silence (list, show, add, expire) */
+extern const struct cli_family cli_event_family;
+extern const struct cli_family cli_alarm_family;
+extern const struct cli_family cli_silence_family;
+
 #endif
