@@ -142,4 +142,16 @@ is "$(jf '.by_month | keys | length')" 1 "by month"
 is "$(jf ".by_account[\"$ACC\"].tickets")" 4 "by account"
 api "$OPS" GET /api/v1/kpis/sla
 is "$(jf ".by_account | has(\"$ACC2\")")" false "an operator's KPIs leave out accounts they cannot see"
+
+# --- OLA: the assignment group's own targets, ended by a reassignment
+api "$ADMIN" POST /api/v1/sla-policies "{\"name\":\"dba ola\",\"type\":\"ola\",\"group\":\"dba\",\"account\":\"$ACC2\",\"targets\":{\"P4\":{\"response\":\"10m\",\"resolution\":\"2h\"}}}"
+is "$STATUS" 201 "OLA policy for group dba"
+api "$ADMIN" POST /api/v1/incidents "{\"account\":\"$ACC2\",\"title\":\"ola\",\"impact\":\"low\",\"urgency\":\"medium\",\"group\":\"dba\"}"
+I=$(jf .id)
+api "$ADMIN" GET "/api/v1/tickets/$I/sla"
+is "$(jf '[.clocks[] | select(.type == "ola") | "\(.group):\(.kind):\(.target_seconds)"] | sort | join(",")')" "dba:resolution:7200,dba:response:600" "OLA clocks for the dba group"
+is "$(jf '[.clocks[] | select(.type == "sla")] | length')" 1 "next to the SLA clock"
+api "$ADMIN" PATCH "/api/v1/incidents/$I" '{"group":"net"}'
+api "$ADMIN" GET "/api/v1/tickets/$I/sla"
+is "$(jf '[.clocks[] | select(.type == "ola") | .stopped_at != null] | all')" true "reassigned: the dba OLA clocks stop"
 done_testing
