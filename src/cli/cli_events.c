@@ -273,9 +273,10 @@ static int si_list(struct cli *c, const struct cli_cmd *cmd, const struct cli_ar
 	json_t *items = json_array();
 	size_t i;
 	json_t *s;
-	json_array_foreach(json_object_get(r.json, "items"), i, s)
+	json_array_foreach(json_object_get(r.json, "items"), i, s) {
 		if (!strcmp(cli_str(s, "status"), "expired") == expired)
 			json_array_append(items, s);
+	}
 	if (c->json) {
 		json_t *o = json_pack("{s:o,s:n}", "items", items, "next_cursor");
 		cli_print_json(o);

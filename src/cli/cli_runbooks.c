@@ -82,8 +82,9 @@ static void triggers_cell(const json_t *rb, struct buf *out)
 {
 	size_t i;
 	const json_t *t;
-	json_array_foreach(json_object_get(rb, "triggers"), i, t)
+	json_array_foreach(json_object_get(rb, "triggers"), i, t) {
 		buf_printf(out, "%s%s", i ? ", " : "", cli_str(t, "type"));
+	}
 	if (!json_array_size(json_object_get(rb, "triggers")))
 		buf_puts(out, "-");
 }
@@ -342,6 +343,8 @@ static bool watch_update(struct watch *w, const json_t *exe)
 		printf("%s (runbook %s): %s\n", cli_str(exe, "id"), cli_str(exe, "runbook"), st);
 	else if (strcmp(w->status, st) && !strcmp(st, "rolling_back"))
 		printf("%s: rolling back\n", cli_str(exe, "id"));
+	else if (!strcmp(w->status, "queued") && !exe_done(st) && strcmp(st, "queued"))
+		printf("%s: %s\n", cli_str(exe, "id"), st);
 	snprintf(w->status, sizeof(w->status), "%s", st);
 	const json_t *steps = json_object_get(exe, "steps");
 	size_t n = json_array_size(steps);
@@ -470,9 +473,10 @@ static int inputs_body(const struct cli_args *a, const json_t *spec, json_t *inp
 		const char *v = eq + 1, *type = "string";
 		size_t k;
 		const json_t *in;
-		json_array_foreach(json_object_get(spec, "inputs"), k, in)
+		json_array_foreach(json_object_get(spec, "inputs"), k, in) {
 			if (!strcmp(cli_str(in, "name"), name))
 				type = cli_str(in, "type");
+		}
 		json_t *val = NULL;
 		char *end;
 		if (!strcmp(type, "int")) {
@@ -513,7 +517,9 @@ static void print_plan(const json_t *r)
 	json_t *plan = json_deep_copy(json_object_get(r, "plan"));
 	size_t i;
 	json_t *s;
-	json_array_foreach(plan, i, s) json_object_set_new(s, "n", json_integer((json_int_t)i + 1));
+	json_array_foreach(plan, i, s) {
+		json_object_set_new(s, "n", json_integer((json_int_t)i + 1));
+	}
 	printf("\n");
 	cli_table(spec_step_cols, plan);
 	json_decref(plan);
@@ -649,7 +655,9 @@ static void exe_duration_cell(const json_t *e, struct buf *out)
 	json_int_t ms = 0;
 	size_t i;
 	const json_t *s;
-	json_array_foreach(steps, i, s) ms += json_integer_value(json_object_get(s, "duration_ms"));
+	json_array_foreach(steps, i, s) {
+		ms += json_integer_value(json_object_get(s, "duration_ms"));
+	}
 	if (!json_array_size(steps)) {
 		buf_puts(out, "-");
 		return;
