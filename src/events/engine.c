@@ -22,6 +22,7 @@
 #include "util/timeutil.h"
 
 #include <dirent.h>
+#include <sys/mman.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,6 +316,77 @@ static char *packed_json_text(const char *p)
 	return buf_detach(&b);
 }
 
+/* ---- big allocations and the load arena ----
+ * A million alarms at start-up means ~2 million small strings and a few hundred MB touched for
+ * the first time; page faults, not parsing, dominated the restart. Large tables come from mmap
+ * with transparent huge pages, and strings loaded from the store are bump-allocated from 64 MB
+ * arenas (str_free() knows not to free those; they are the minority that outlive a refresh). */
+
+static void *big_zalloc(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, n, MADV_HUGEPAGE);
+	return p;
+}
+
+static void big_free(void *p, size_t n)
+{
+	if (p)
+		munmap(p, n);
+}
+
+#define ARENA_SIZE ((size_t)64 << 20)
+#define MAX_ARENAS 64
+
+static struct {
+	char *base[MAX_ARENAS];
+	size_t n, used;
+} arenas;
+
+static char *arena_copy(const char *s, size_t len)
+{
+	if (len + 1 > ARENA_SIZE / 4) {
+		char *c = malloc(len + 1);
+		if (c)
+			memcpy(c, s, len + 1);
+		return c;
+	}
+	if (!arenas.n || arenas.used + len + 1 > ARENA_SIZE) {
+		if (arenas.n == MAX_ARENAS || !(arenas.base[arenas.n] = big_zalloc(ARENA_SIZE))) {
+			char *c = malloc(len + 1);
+			if (c)
+				memcpy(c, s, len + 1);
+			return c;
+		}
+		arenas.n++;
+		arenas.used = 0;
+	}
+	char *d = arenas.base[arenas.n - 1] + arenas.used;
+	memcpy(d, s, len + 1);
+	arenas.used += len + 1;
+	return d;
+}
+
+static void str_free(char *p)
+{
+	for (size_t i = 0; p && i < arenas.n; i++)
+		if (p >= arenas.base[i] && p < arenas.base[i] + ARENA_SIZE)
+			return;
+	free(p);
+}
+
+static size_t packed_len(const char *p)
+{
+	const char *q = p;
+	while (*q) {
+		q += strlen(q) + 1;
+		q += strlen(q) + 1;
+	}
+	return (size_t)(q - p);
+}
+
 /* ---- alarm pool and index ---- */
 
 static struct alarm *slot_ptr(uint32_t s)
@@ -344,7 +416,7 @@ static uint32_t slot_alloc(void)
 	if ((i >> CHUNK_BITS) >= MAX_CHUNKS)
 		return 0;
 	if (!g.chunks[i >> CHUNK_BITS]) {
-		g.chunks[i >> CHUNK_BITS] = calloc(CHUNK, sizeof(struct alarm));
+		g.chunks[i >> CHUNK_BITS] = big_zalloc(CHUNK * sizeof(struct alarm));
 		if (!g.chunks[i >> CHUNK_BITS])
 			return 0;
 	}
@@ -356,7 +428,9 @@ static uint32_t slot_alloc(void)
 static void index_grow(void)
 {
 	size_t ncap = g.icap ? g.icap * 2 : 1024;
-	uint32_t *ni = calloc(ncap, sizeof(uint32_t));
+	uint32_t *ni = big_zalloc(ncap * sizeof(uint32_t));
+	if (!ni)
+		return;
 	for (size_t i = 0; i < g.icap; i++) {
 		uint32_t s = g.index[i];
 		if (!s)
@@ -367,7 +441,7 @@ static void index_grow(void)
 			j = (j + 1) & (ncap - 1);
 		ni[j] = s;
 	}
-	free(g.index);
+	big_free(g.index, g.icap * sizeof(uint32_t));
 	g.index = ni;
 	g.icap = ncap;
 }
@@ -422,8 +496,8 @@ static void alarm_remove(uint32_t acct, uint64_t fp)
 	if (!s)
 		return;
 	struct alarm *a = slot_ptr(s);
-	free(a->labels);
-	free(a->annot);
+	str_free(a->labels);
+	str_free(a->annot);
 	free(a->hist);
 	memset(a, 0, sizeof(*a));
 	a->next_free = g.free_head;
@@ -866,7 +940,7 @@ static void refresh(struct alarm *a, const struct evt_event *ev, const char *ann
 	a->updated_at = now;
 	a->count++;
 	if (annot && (!a->annot || strcmp(a->annot, annot))) {
-		free(a->annot);
+		str_free(a->annot);
 		a->annot = (char *)annot;
 		*annot_taken = true;
 	}
@@ -939,7 +1013,7 @@ static int apply(struct store_conn *c, struct pending *p, int64_t now, const cha
 	a->src = name_idx(src_names, ev->source);
 	const struct evt_rule *r = rule_for_sev(acct, a->labels, a->sev);
 	if (p->annot && (!a->annot || strcmp(a->annot, p->annot))) {
-		free(a->annot);
+		str_free(a->annot);
 		a->annot = p->annot;
 		p->annot = NULL;
 	}
@@ -2210,9 +2284,11 @@ static int load_alarms(struct store_conn *c)
 		a->flags = (uint8_t)store_int(rows, 3);
 		a->sev = name_idx(sev_names, store_text(rows, 4));
 		a->src = name_idx(src_names, store_text(rows, 5));
-		a->labels = packed_from_json_text(store_text(rows, 6));
+		char *pk = packed_from_json_text(store_text(rows, 6));
+		a->labels = pk ? arena_copy(pk, packed_len(pk)) : NULL;
+		free(pk);
 		const char *ann = store_text(rows, 7);
-		a->annot = ann ? strdup(ann) : NULL;
+		a->annot = ann ? arena_copy(ann, strlen(ann)) : NULL;
 		a->starts_at = store_int(rows, 8);
 		a->ends_at = store_int(rows, 9);
 		a->updated_at = store_int(rows, 10);
