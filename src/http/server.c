@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +20,13 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
+
+/* Requests between their headers and the end of their response. A drain waits for this to reach
+ * zero before stopping MHD, which would otherwise close connections whose write has committed but
+ * whose response has not been sent yet. */
+static atomic_int inflight;
+static atomic_bool draining;
 
 static int64_t mono_ns(void)
 {
@@ -267,6 +275,7 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
 	struct req *r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
+	atomic_fetch_add(&inflight, 1);
 	r->srv = s;
 	r->conn = conn;
 	r->start_ns = mono_ns();
@@ -290,6 +299,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		/* Route on the decoded path MHD gives us; keep it NUL-free. */
 		free(r->path);
 		r->path = strdup(url);
+		if (atomic_load(&draining)) {
+			/* A new request on a kept-alive connection while draining: answer, and close. */
+			r->route = "draining";
+			req_header(r, "Connection", "close");
+			req_fail(r, 503, "shutting_down",
+				 "the server is shutting down; retry against another instance or after the restart");
+			return respond(r);
+		}
 		const char *cl = req_hdr(r, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > r->body.max)
 			r->body_too_big = true;
@@ -314,6 +331,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, en
 		log_request(r, (double)(mono_ns() - r->start_ns) / 1e9);
 	req_free(r);
 	*con_cls = NULL;
+	atomic_fetch_sub(&inflight, 1);
 }
 
 static int parse_listen(const char *listen, struct sockaddr_storage *ss, char *err, size_t errcap)
@@ -377,7 +395,8 @@ int server_start(struct server *s, char *err, size_t errcap)
 	struct sockaddr_storage ss;
 	if (parse_listen(s->cfg->listen, &ss, err, errcap))
 		return FW_EINVAL;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
+	/* ITC lets MHD_quiesce_daemon() hand back the listen socket while the pool threads run. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ITC;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	char *cert = NULL, *key = NULL;
@@ -420,8 +439,20 @@ int server_start(struct server *s, char *err, size_t errcap)
 
 void server_quiesce(struct server *s)
 {
-	if (s->mhd)
-		MHD_quiesce_daemon(s->mhd);
+	if (!s->mhd)
+		return;
+	atomic_store(&draining, true);
+	/* Closing the listen socket refuses new connections at once instead of leaving them in the
+	 * backlog until the stop. */
+	MHD_socket ls = MHD_quiesce_daemon(s->mhd);
+	if (ls != MHD_INVALID_SOCKET)
+		close(ls);
+	/* In-flight requests finish and send their responses; bounded so a stuck client cannot hold
+	 * the shutdown forever (MHD's own connection timeout is 120 s). */
+	for (int i = 0; i < 3000 && atomic_load(&inflight) > 0; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
 }
 
 void server_stop(struct server *s)

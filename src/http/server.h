@@ -21,7 +21,8 @@ struct server {
 
 /* Starts listening on cfg's address. Returns 0 or a negative code with a sentence in err. */
 int server_start(struct server *s, char *err, size_t errcap);
-/* Stops accepting new connections (first step of a drain). */
+/* Drains: stops accepting connections, answers new requests on open connections with 503, and
+ * waits (bounded) until every request in flight has sent its response. */
 void server_quiesce(struct server *s);
 /* Finishes in-flight requests and stops. */
 void server_stop(struct server *s);
