@@ -610,7 +610,7 @@ static int h_token_list(struct req *r)
 	const char *pid = req_arg(r, "principal");
 	int rc = store_query(req_db(r),
 			     "SELECT id, principal, name, created_at, expires_at, revoked_at FROM tokens "
-			     "WHERE ($1 IS NULL OR principal = $1) ORDER BY created_at LIMIT 10000",
+			     "WHERE (CAST($1 AS TEXT) IS NULL OR principal = $1) ORDER BY created_at LIMIT 10000",
 			     SARGS(ST(pid)), &rows);
 	if (rc)
 		return rc;

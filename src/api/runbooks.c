@@ -801,7 +801,7 @@ static int h_kpis(struct req *r)
 	struct store_rows *rows;
 	rc = store_query(req_db(r),
 			 "SELECT runbook, trigger, status, account, created_at, ended_at, data FROM rb_executions "
-			 "WHERE created_at >= $1 AND created_at < $2 AND ($3 IS NULL OR account = $3)",
+			 "WHERE created_at >= $1 AND created_at < $2 AND (CAST($3 AS TEXT) IS NULL OR account = $3)",
 			 SARGS(SI(from), SI(to), ST(account)), &rows);
 	if (rc)
 		return rc;
@@ -855,14 +855,14 @@ static int h_kpis(struct req *r)
 	store_rows_free(rows);
 	int64_t paged = 0;
 	store_query_int(req_db(r),
-			"SELECT COUNT(*) FROM rb_alarm_log WHERE at >= $1 AND at < $2 AND ($3 IS NULL OR account = $3)",
+			"SELECT COUNT(*) FROM rb_alarm_log WHERE at >= $1 AND at < $2 AND (CAST($3 AS TEXT) IS NULL OR account = $3)",
 			SARGS(SI(from), SI(to), ST(account)), &paged);
 	/* Manual MTTR: incidents resolved in the period without automation. */
 	double man_ms = 0;
 	json_int_t man_n = 0;
 	if (!store_query(req_db(r),
 			 "SELECT account, data FROM tickets WHERE kind = 'incident' AND created_at >= $1 AND created_at < $2 "
-			 "AND ($3 IS NULL OR account = $3)",
+			 "AND (CAST($3 AS TEXT) IS NULL OR account = $3)",
 			 SARGS(SI(from), SI(to), ST(account)), &rows)) {
 		while (store_next(rows) == 1) {
 			if (!account && !can(r, store_text(rows, 0), PERM_READ))

@@ -74,8 +74,8 @@ static int h_audit_list(struct req *r)
 	struct store_rows *rows;
 	rc = store_query(req_db(r),
 			 "SELECT seq, at, actor, account, action, object, before_digest, after_digest, hash FROM audit "
-			 "WHERE seq < $1 AND ($2 IS NULL OR account = $2) AND ($3 IS NULL OR action = $3) "
-			 "AND ($4 IS NULL OR object = $4) ORDER BY seq DESC LIMIT $5",
+			 "WHERE seq < $1 AND (CAST($2 AS TEXT) IS NULL OR account = $2) AND (CAST($3 AS TEXT) IS NULL OR action = $3) "
+			 "AND (CAST($4 AS TEXT) IS NULL OR object = $4) ORDER BY seq DESC LIMIT $5",
 			 SARGS(SI(cursor ? cursor : INT64_MAX), ST(account), ST(req_arg(r, "action")),
 			       ST(req_arg(r, "object")), SI(limit + 1)),
 			 &rows);
