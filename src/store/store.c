@@ -25,6 +25,7 @@ struct store_job {
 	bool done;
 	struct hook *hooks; /* after-commit callbacks registered by fn */
 	struct store_job *next;
+	pthread_cond_t cond; /* signalled when done: wakes this submitter only */
 };
 
 struct store_conn {
@@ -39,7 +40,6 @@ struct store {
 	char *url; /* what the backend's connect() takes */
 	pthread_mutex_t lock;
 	pthread_cond_t work;  /* writer waits for jobs */
-	pthread_cond_t done;  /* submitters wait for their job */
 	struct store_job *head, *tail;
 	bool stopping;
 	pthread_t writer;
@@ -272,9 +272,12 @@ static void *writer_main(void *arg)
 		run_batch(st, batch);
 
 		pthread_mutex_lock(&st->lock);
-		for (struct store_job *j = batch; j; j = j->next)
+		/* A job lives on its submitter's stack: read next before marking it done. */
+		for (struct store_job *j = batch, *next; j; j = next) {
+			next = j->next;
 			j->done = true;
-		pthread_cond_broadcast(&st->done);
+			pthread_cond_signal(&j->cond);
+		}
 	}
 	pthread_mutex_unlock(&st->lock);
 	return NULL;
@@ -283,9 +286,11 @@ static void *writer_main(void *arg)
 int store_write(struct store *st, store_txfn fn, void *ctx)
 {
 	struct store_job job = { .fn = fn, .ctx = ctx };
+	pthread_cond_init(&job.cond, NULL);
 	pthread_mutex_lock(&st->lock);
 	if (st->stopping) {
 		pthread_mutex_unlock(&st->lock);
+		pthread_cond_destroy(&job.cond);
 		return FW_ESTORE;
 	}
 	if (st->tail)
@@ -296,8 +301,9 @@ int store_write(struct store *st, store_txfn fn, void *ctx)
 	pthread_cond_signal(&st->work);
 	/* job.next is rewritten by the writer when it cuts the batch; job.done is the only signal. */
 	while (!job.done)
-		pthread_cond_wait(&st->done, &st->lock);
+		pthread_cond_wait(&job.cond, &st->lock);
 	pthread_mutex_unlock(&st->lock);
+	pthread_cond_destroy(&job.cond);
 	return job.rc;
 }
 
@@ -353,7 +359,6 @@ int store_open(const char *url, struct store **out, char *err, size_t errcap)
 	}
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->work, NULL);
-	pthread_cond_init(&st->done, NULL);
 	int rc = conn_new(st, true, &st->wconn, err, errcap);
 	if (!rc)
 		rc = migrate(st, err, errcap);

@@ -27,13 +27,27 @@ int tkt_load(struct store_conn *c, const char *id, json_t **out)
 	return *out ? 0 : FW_ESTORE;
 }
 
-static int64_t next_counter(struct store_conn *c, const char *name)
+static int timeline_insert(struct store_conn *c, const char *ticket, int64_t n, const char *actor, const char *type,
+			   const char *visibility, const json_t *body);
+
+/* Allocates the global sequence number and the kind's number in one statement. */
+static int next_numbers(struct store_conn *c, const char *prefix, int64_t *seq, int64_t *num)
 {
-	int64_t v = -1;
-	if (store_query_int(c, "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value",
-			    SARGS(ST(name)), &v))
-		return -1;
-	return v;
+	struct store_rows *r;
+	*seq = *num = -1;
+	int rc = store_query(c, "UPDATE counters SET value = value + 1 WHERE name IN ('ticket_seq', $1) "
+				"RETURNING name, value",
+			     SARGS(ST(prefix)), &r);
+	if (rc)
+		return rc;
+	while (store_next(r) == 1) {
+		if (!strcmp(store_text(r, 0), "ticket_seq"))
+			*seq = store_int(r, 1);
+		else
+			*num = store_int(r, 1);
+	}
+	store_rows_free(r);
+	return *seq < 0 || *num < 0 ? FW_ESTORE : 0;
 }
 
 static void set_time(json_t *t, const char *field, int64_t ms)
@@ -78,8 +92,8 @@ static int write_row(struct store_conn *c, json_t *t, bool insert)
 
 int tkt_insert(struct store_conn *c, const struct tkt_kind_info *k, json_t *t, const char *actor)
 {
-	int64_t seq = next_counter(c, "ticket_seq"), num = next_counter(c, k->prefix);
-	if (seq < 0 || num < 0)
+	int64_t seq, num;
+	if (next_numbers(c, k->prefix, &seq, &num))
 		return FW_ESTORE;
 	char id[32];
 	snprintf(id, sizeof(id), "%s-%lld", k->prefix, (long long)num);
@@ -101,7 +115,7 @@ int tkt_insert(struct store_conn *c, const struct tkt_kind_info *k, json_t *t, c
 	if (rc)
 		return rc;
 	json_t *body = json_pack("{s:s,s:s}", "status", str(t, "status"), "title", str(t, "title"));
-	rc = tkt_timeline_add(c, id, actor, "created", "public", body);
+	rc = timeline_insert(c, id, 1, actor, "created", "public", body); /* a new ticket's first entry */
 	json_decref(body);
 	return rc;
 }
@@ -146,20 +160,26 @@ int tkt_set_status(struct store_conn *c, json_t *t, const char *to, const char *
 	return rc;
 }
 
+static int timeline_insert(struct store_conn *c, const char *ticket, int64_t n, const char *actor, const char *type,
+			   const char *visibility, const json_t *body)
+{
+	char *b = json_dumps(body, JSON_COMPACT);
+	if (!b)
+		return FW_ENOMEM;
+	int rc = store_exec(c,
+			    "INSERT INTO timeline (ticket, n, at, actor, type, visibility, body) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+			    SARGS(ST(ticket), SI(n), SI(time_now_ms()), ST(actor), ST(type), ST(visibility), ST(b)), NULL);
+	free(b);
+	return rc;
+}
+
 int tkt_timeline_add(struct store_conn *c, const char *ticket, const char *actor, const char *type,
 		     const char *visibility, const json_t *body)
 {
 	int64_t n = 0;
 	int rc = store_query_int(c, "SELECT COALESCE(MAX(n), 0) + 1 FROM timeline WHERE ticket = $1", SARGS(ST(ticket)),
 				 &n);
-	if (rc)
-		return rc;
-	char *b = json_dumps(body, JSON_COMPACT);
-	rc = store_exec(c,
-			"INSERT INTO timeline (ticket, n, at, actor, type, visibility, body) VALUES ($1,$2,$3,$4,$5,$6,$7)",
-			SARGS(ST(ticket), SI(n), SI(time_now_ms()), ST(actor), ST(type), ST(visibility), ST(b)), NULL);
-	free(b);
-	return rc;
+	return rc ? rc : timeline_insert(c, ticket, n, actor, type, visibility, body);
 }
 
 int tkt_link(struct store_conn *c, const char *src, const char *dst, const char *type)
