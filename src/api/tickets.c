@@ -662,6 +662,13 @@ static int h_link(struct req *r)
 		}
 		if ((rc = load_visible(r, NULL, dst, &other, NULL)))
 			goto out;
+		/* Links stay within an account: a reader of one account must not learn another's ids. */
+		if (strcmp(jv_str(other, "account"), jv_str(t, "account")) != 0) {
+			rc = req_fail(r, 422, "cross_account_link",
+				      "%s belongs to account %s, %s to %s: tickets link within one account only",
+				      req_param(r, 0), jv_str(t, "account"), dst, jv_str(other, "account"));
+			goto out;
+		}
 		type = jv_str_or(body, "type", jv_str(other, "kind"));
 	} else {
 		char *acc = NULL;
@@ -669,6 +676,13 @@ static int h_link(struct req *r)
 		    !(auth_perms(r, acc) & PERM_READ)) {
 			free(acc);
 			rc = req_fail(r, 404, "not_found", "article %.40s not found", article);
+			goto out;
+		}
+		if (strcmp(acc, jv_str(t, "account")) != 0) {
+			rc = req_fail(r, 422, "cross_account_link",
+				      "article %s belongs to account %s, not %s: articles link within one account only",
+				      article, acc, jv_str(t, "account"));
+			free(acc);
 			goto out;
 		}
 		free(acc);

@@ -3,6 +3,7 @@
 #include "util/tz.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,11 @@ int time_parse_rfc3339(const char *s, int64_t *ms_out)
 		return FW_EINVAL;
 	}
 	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return FW_EINVAL;
+	/* Reject days the month does not have (2026-02-30, 2025-02-29). */
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
 		return FW_EINVAL;
 	int64_t days = tz_days_from_civil(y, mo, d);
 	*ms_out = ((days * 86400 + h * 3600 + mi * 60 + sec) - (int64_t)off * 60) * 1000 + ms;

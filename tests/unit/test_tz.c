@@ -64,6 +64,10 @@ static void test_rfc3339(void **s)
 	assert_int_equal(ms, 1714564800123LL);
 	assert_int_not_equal(time_parse_rfc3339("2024-05-01 12:00", &ms), 0);
 	assert_int_not_equal(time_parse_rfc3339("2024-13-01T12:00:00Z", &ms), 0);
+	assert_int_not_equal(time_parse_rfc3339("2026-02-30T12:00:00Z", &ms), 0);
+	assert_int_not_equal(time_parse_rfc3339("2025-02-29T12:00:00Z", &ms), 0);
+	assert_int_not_equal(time_parse_rfc3339("2026-04-31T12:00:00Z", &ms), 0);
+	assert_int_equal(time_parse_rfc3339("2024-02-29T12:00:00Z", &ms), 0);
 	time_fmt_ms(1714564800123LL, out, sizeof(out));
 	assert_string_equal(out, "2024-05-01T12:00:00.123Z");
 	assert_int_equal(time_parse_duration("30d", &ms), 0);
