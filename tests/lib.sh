@@ -98,8 +98,10 @@ fw_sql() {
     psql -X -q -t -A -F '|' "$FW_STORE_URL" -c "$1"
   else
     command -v sqlite3 >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null 2>&1
-    sqlite3 "$FW_DATA/flywheel.db" "$1"
+    sqlite3 -cmd '.timeout 5000' "$FW_DATA/flywheel.db" "$1"
   fi
 }
 # fw_store_kind: "sqlite" or "postgres", what /readyz should report.
+# fw_json_text COLUMN KEY: the SQL expression for a text field of a JSON column on this store.
+fw_json_text() { if [ -n "${FW_STORE_URL:-}" ]; then echo "(($1)::json->>'$2')"; else echo "json_extract($1, '\$.$2')"; fi; }
 fw_store_kind() { if [ -n "${FW_STORE_URL:-}" ]; then echo postgres; else echo sqlite; fi; }

@@ -10,7 +10,7 @@ VW=$(user vw $A viewer); OB=$(user ob $B operator)
 api "$ADMIN" POST /api/v1/incidents "{\"account\":\"$A\",\"title\":\"existing\"}"; INC=$(jf .id)
 api "$ADMIN" POST /api/v1/changes "{\"account\":\"$A\",\"title\":\"c\"}"; CHG=$(jf .id)
 counts() {
-  sqlite3 "$FW_DATA/flywheel.db" "SELECT (SELECT COUNT(*) FROM tickets)||'/'||(SELECT COUNT(*) FROM audit)||'/'||
+  fw_sql "SELECT (SELECT COUNT(*) FROM tickets)||'/'||(SELECT COUNT(*) FROM audit)||'/'||
     (SELECT COUNT(*) FROM timeline)||'/'||(SELECT COUNT(*) FROM outbox)||'/'||(SELECT COUNT(*) FROM accounts)||'/'||
     (SELECT COUNT(*) FROM principals)||'/'||(SELECT COUNT(*) FROM tokens)||'/'||(SELECT COUNT(*) FROM articles)||'/'||
     (SELECT COUNT(*) FROM ticket_links)||'/'||(SELECT COUNT(*) FROM role_bindings)||'/'||

@@ -48,18 +48,18 @@ n=$(grep -c '^incident' "$TEST_DIR/acked"); c=$(grep -c '^comment' "$TEST_DIR/ac
 [ $((n + c)) -ge 400 ]; is "$?" 0 "400 writes were acknowledged before the kill ($n creates, $c comments)"
 fw_start || { fail "restart after kill -9"; done_testing; exit 1; }
 ok "the daemon restarts after kill -9"
-sqlite3 -separator $'\t' "$FW_DATA/flywheel.db" "SELECT id, title FROM tickets" | sort >"$TEST_DIR/stored"
+fw_sql "SELECT id, title FROM tickets" | tr '|' '\t' | sort >"$TEST_DIR/stored"
 grep '^incident' "$TEST_DIR/acked" | cut -f2,3 | sort >"$TEST_DIR/want"
 missing=$(comm -23 "$TEST_DIR/want" "$TEST_DIR/stored" | wc -l)
 is "$missing" 0 "every acknowledged incident is there after the restart, with its title"
 comm -23 "$TEST_DIR/want" "$TEST_DIR/stored" | head -5 | sed 's/^/#   missing: /'
-sqlite3 "$FW_DATA/flywheel.db" "SELECT json_extract(body, '\$.body') FROM timeline WHERE type='comment'" | sort >"$TEST_DIR/cstored"
+fw_sql "SELECT $(fw_json_text body body) FROM timeline WHERE type='comment'" | sort >"$TEST_DIR/cstored"
 missing=$(grep '^comment' "$TEST_DIR/acked" | cut -f3 | sort | comm -23 - "$TEST_DIR/cstored" | wc -l)
 is "$missing" 0 "every acknowledged comment is there"
 dups=$(cut -f1 "$TEST_DIR/stored" | uniq -d | wc -l); is "$dups" 0 "no id was handed out twice"
 api "$ADMIN" GET /api/v1/audit/verify; is "$(jf .ok)" true "the audit chain survived the kill intact"
 api "$ADMIN" POST /api/v1/incidents "{\"account\":\"$A\",\"title\":\"after\"}"
 is "$STATUS" 201 "new writes work after the restart"
-n_ids=$(sqlite3 "$FW_DATA/flywheel.db" "SELECT COUNT(*) FROM tickets WHERE id='$(jf .id)'"); is "$n_ids" 1 "… with a fresh id"
+n_ids=$(fw_sql "SELECT COUNT(*) FROM tickets WHERE id='$(jf .id)'"); is "$n_ids" 1 "… with a fresh id"
 fw_stop; is "$?" 0 "SIGTERM after recovery exits 0"
 done_testing

@@ -4,7 +4,7 @@
 fw_start || { fail "daemon starts"; done_testing; exit 1; }
 A=111111111111 B=222222222222
 mk_account $A; mk_account $B
-db() { sqlite3 "$FW_DATA/flywheel.db" "$1"; }
+db() { fw_sql "$1"; }
 ADA=$(user ada $A admin); ADB=$(user adb $B admin)
 mk_principal p1 "[{\"account\":\"$A\",\"role\":\"operator\"}]"; P1=$PRN
 

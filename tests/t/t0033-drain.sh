@@ -38,7 +38,7 @@ wait "$FW_PID"; rc=$?; FW_PID=
 is "$rc" 0 "SIGTERM during a write burst exits 0"
 acked=$(awk '/^acked/{print $2}' "$TEST_DIR/result")
 [ "$acked" -ge 150 ]; is "$?" 0 "writes were acknowledged up to the signal ($acked)"
-stored=$(sqlite3 "$FW_DATA/flywheel.db" "SELECT COUNT(*) FROM tickets")
+stored=$(fw_sql "SELECT COUNT(*) FROM tickets")
 is "$stored" "$acked" "every committed write was answered: no request was cut off after its commit"
 like "$(grep ^other "$TEST_DIR/result")" '^other (none|503 shutting_down)$' "requests arriving while draining get 503 shutting_down, nothing else"
 like "$(grep ^errors "$TEST_DIR/result")" '^errors (none|[A-Za-z ]*(Refused|Reset|Broken|Disconnected)[A-Za-z ]*)$' "clients then find the port closed"

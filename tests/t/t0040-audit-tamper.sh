@@ -10,7 +10,7 @@ mk_account $A
 OP=$(user op $A operator); AU=$(user au $A auditor);
 mk_principal gaud '[{"account":"*","role":"auditor"}]'; mk_token "$PRN"; GAU=$TOKEN
 DB=$FW_DATA/flywheel.db
-sq() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
+sq() { fw_sql "$1"; }
 
 api "$OP" POST /api/v1/incidents "{\"account\":\"$A\",\"title\":\"audited\"}"; I=$(jf .id)
 api "$OP" PATCH "/api/v1/incidents/$I" '{"status":"acknowledged"}'

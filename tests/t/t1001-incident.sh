@@ -7,7 +7,7 @@ A=111111111111
 mk_account $A
 OP=$(user op $A operator); RQ=$(user rq $A requester); VW=$(user vw $A viewer)
 api "$ADMIN" GET /api/v1/whoami; RQ_ID=$(api "$RQ" GET /api/v1/whoami; jf .id)
-db() { sqlite3 "$FW_DATA/flywheel.db" "$1"; }
+db() { fw_sql "$1"; }
 
 # --- create, priority matrix
 api "$RQ" POST /api/v1/incidents "{\"account\":\"$A\",\"title\":\"disk full on db-1\",\"description\":\"/var is at 100%\",\"impact\":\"high\",\"urgency\":\"high\"}"

@@ -7,7 +7,7 @@ A=111111111111
 mk_account $A
 OP=$(user op $A operator); RQ=$(user rq $A requester); AP=$(user ap $A approver); VW=$(user vw $A viewer)
 RQ_ID=$(api "$RQ" GET /api/v1/whoami; jf .id)
-db() { sqlite3 "$FW_DATA/flywheel.db" "$1"; }
+db() { fw_sql "$1"; }
 new_sr() { api "$RQ" POST /api/v1/requests "{\"account\":\"$A\",\"title\":\"$1\",\"offering\":\"ood\",\"details\":{\"hours\":20}}"; SR=$(jf .id); }
 
 new_sr "new VPN user"

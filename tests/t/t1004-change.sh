@@ -125,6 +125,6 @@ api "$AP1" POST "/api/v1/changes/$H2/approvals" '{}'
 is "$(jf .status)" in_review "so one approval still leaves it in review"
 
 api "$ADMIN" GET /api/v1/audit/verify; is "$(jf .ok)" true "audit chain intact"
-n=$(sqlite3 "$FW_DATA/flywheel.db" "SELECT COUNT(*) FROM audit WHERE action='change.approve' AND object='$H'")
+n=$(fw_sql "SELECT COUNT(*) FROM audit WHERE action='change.approve' AND object='$H'")
 is "$n" 2 "each approval is audited"
 done_testing

@@ -47,9 +47,9 @@ is "$(jf '.items | length')" 4 "viewers see the public timeline too"
 api "$OP" GET "/api/v1/incidents/$I"
 like "$(jf .updated_at)" '^20' "the ticket has an updated_at"
 
-n=$(sqlite3 "$FW_DATA/flywheel.db" "SELECT COUNT(*) FROM outbox WHERE recipient='$RQ_ID' AND topic='ticket.commented'")
+n=$(fw_sql "SELECT COUNT(*) FROM outbox WHERE recipient='$RQ_ID' AND topic='ticket.commented'")
 is "$n" 2 "the requester is notified of public comments only (2, not the internal note)"
-n=$(sqlite3 "$FW_DATA/flywheel.db" "SELECT COUNT(*) FROM audit WHERE action='ticket.comment' AND object='$I'")
+n=$(fw_sql "SELECT COUNT(*) FROM audit WHERE action='ticket.comment' AND object='$I'")
 is "$n" 3 "every comment is audited (3)"
 
 # validation: nothing is written on a refused comment
