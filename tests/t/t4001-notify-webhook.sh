@@ -125,7 +125,7 @@ is "$(jq -s "[.[] | select(.key == \"$DKEY\" and .status == 200 and .path == \"/
 # --- crash: restart with a retry pending; the key stays the same and it arrives once
 api "$ADMIN" PATCH "/api/v1/channels/$CH" '{"backoff_ms":1500,"backoff_max_ms":1500}'
 api "$OPS" PATCH "/api/v1/incidents/$INC" '{"status":"investigating"}'
-wait_until 10 test "$(grep -c '"to": "investigating"' "$TEST_DIR/good.log")" -ge 1
+wait_until 10 grep -q '"to": "investigating"' "$TEST_DIR/good.log"
 fw_kill9
 fw_start
 check "after kill -9 and restart, the pending notification is delivered" wait_until 20 delivered good 'and .body.data.detail.to == "investigating"' 

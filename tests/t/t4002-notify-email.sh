@@ -41,7 +41,7 @@ api "$OPS" POST "/api/v1/incidents/$INC/comments" '{"body":"We found a slow quer
 api "$OPS" PATCH "/api/v1/incidents/$INC" '{"status":"resolved","resolution":"index added"}'
 is "$STATUS" 200 "incident resolved"
 
-check "three e-mails arrive (acknowledged, public comment, resolved)" wait_until 20 test "$(mails "$MD")" -ge 3
+check "three e-mails arrive (acknowledged, public comment, resolved)" wait_until 20 eval 'test "$(mails "$MD")" -ge 3'
 sleep 0.5
 is "$(mails "$MD")" 3 "exactly three: the internal comment sent nothing"
 ALL=$(cat "$MD"/new/*)
@@ -77,7 +77,7 @@ MD2="$TEST_DIR/maildir2"
 start_smtp "$P2" "$MD2"
 api "$ADMIN" POST "/api/v1/notifications/$ID/retry"
 is "$STATUS" 202 "retry accepted"
-check "after the server is back the retried e-mail arrives" wait_until 15 test "$(mails "$MD2")" -ge 1
+check "after the server is back the retried e-mail arrives" wait_until 15 eval 'test "$(mails "$MD2")" -ge 1'
 like "$(cat "$MD2"/new/*)" "X-RcptTo: dave@example.com" "to dave"
 api "$ADMIN" GET "/api/v1/notifications/$ID"
 is "$(jf .status)" delivered "the log shows it delivered"
@@ -94,5 +94,5 @@ like "$(jf '.items[0].last_error')" "no e-mail channel for account $ACC3" "namin
 ID3=$(jf '.items[0].id')
 api "$ADMIN" POST /api/v1/channels "{\"name\":\"mail3\",\"type\":\"email\",\"account\":\"$ACC3\",\"smtp_url\":\"smtp://127.0.0.1:$P1\",\"from\":\"support@flywheel.test\",\"customer_updates\":true}"
 api "$ADMIN" POST "/api/v1/notifications/$ID3/retry"
-check "after adding a channel the retry delivers it" wait_until 15 test "$(grep -l 'X-RcptTo: erin@example.com' "$MD"/new/* 2>/dev/null | wc -l)" -ge 1
+check "after adding a channel the retry delivers it" wait_until 15 eval 'grep -q "^X-RcptTo: erin@example.com" "$MD"/new/* 2>/dev/null'
 done_testing

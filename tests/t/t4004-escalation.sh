@@ -61,16 +61,16 @@ api "$ADMIN" POST /api/v1/escalation-policies "{\"name\":\"net\",\"account\":\"$
 pages() { api "$ADMIN" GET "/api/v1/notifications?event=escalation.page&account=$ACC"; jf "[.items[] | select(.ticket == \"$1\") | .recipient] | reverse | join(\",\")"; }
 api "$OPS" POST /api/v1/incidents "{\"account\":\"$ACC\",\"title\":\"replication lag\",\"group\":\"dba\"}"
 INC=$(jf .id)
-wait_until 5 test -n "$(pages $INC)"
+wait_until 5 eval 'test -n "$(pages $INC)"'
 is "$(pages $INC)" kenji "level 1 pages whoever is on call in the schedule"
 api "$OPS" GET "/api/v1/tickets/$INC/sla"
 is "$(jf '.escalation.status + "/" + (.escalation.level|tostring)')" "active/1" "the escalation is active at level 1"
 advance 6m
-wait_until 5 test "$(pages $INC)" = "kenji,bob"
+wait_until 5 eval 'test "$(pages $INC)" = "kenji,bob"'
 is "$(pages $INC)" "kenji,bob" "after the delay level 2 pages bob"
 advance 11m
 tl() { api "$OPS" GET "/api/v1/incidents/$1/timeline"; jf "[.items[] | select(.type == \"$2\")] | length"; }
-wait_until 5 test "$(tl $INC escalation.exhausted)" = 1
+wait_until 5 eval 'test "$(tl $INC escalation.exhausted)" = 1'
 is "$(tl $INC escalation.exhausted)" 1 "with no repeat left the escalation is exhausted, on the timeline"
 
 # acknowledging stops escalation
@@ -88,7 +88,7 @@ is "$(tl $INC2 escalation.stopped)" 1 "and the timeline says it stopped"
 api "$OPS" POST /api/v1/incidents "{\"account\":\"$ACC\",\"title\":\"packet loss\",\"group\":\"dba\"}"
 INC3=$(jf .id)
 api "$OPS" PATCH "/api/v1/incidents/$INC3" '{"group":"net"}'
-wait_until 5 test "$(pages $INC3)" = "kenji,carol"
+wait_until 5 eval 'test "$(pages $INC3)" = "kenji,carol"'
 is "$(pages $INC3)" "kenji,carol" "reassigned to net: carol (net level 1) is paged"
 is "$(tl $INC3 escalation.restarted)" 1 "the restart is on the timeline"
 api "$OPS" GET "/api/v1/tickets/$INC3/sla"
