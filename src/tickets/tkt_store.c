@@ -115,7 +115,8 @@ int tkt_insert(struct store_conn *c, const struct tkt_kind_info *k, json_t *t, c
 	if (rc)
 		return rc;
 	json_t *body = json_pack("{s:s,s:s}", "status", str(t, "status"), "title", str(t, "title"));
-	rc = timeline_insert(c, id, 1, actor, "created", "public", body); /* a new ticket's first entry */
+	/* Not n = 1: hooks run by write_row (SLA escalation) may already have added entries. */
+	rc = tkt_timeline_add(c, id, actor, "created", "public", body);
 	json_decref(body);
 	return rc;
 }
