@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The SLA and notification suites (t4…), unchanged, against a private PostgreSQL server (tests/pg.sh).
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../pg.sh"
+pg_start || { fail "PostgreSQL server starts"; done_testing; exit 1; }
+pg_run_suites '^t4[0-9]{3}-.*\.sh$'
+done_testing
