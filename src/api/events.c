@@ -22,134 +22,19 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- auth with a short cache ---- */
+/* ---- auth ---- */
 
-#define CACHE_TTL_MS 5000
-#define TOKEN_SLOTS 256
-
-struct token_slot {
-	char hash[65];
-	int64_t at;
-	struct auth a; /* bindings owned */
-};
-
-static struct {
-	pthread_mutex_t lock;
-	struct token_slot tokens[TOKEN_SLOTS];
-	struct {
-		char account[16];
-		char parent[16];
-		bool exists;
-		int64_t at;
-	} accts[256];
-} cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static struct auth *auth_copy(const struct auth *a)
-{
-	struct auth *c = calloc(1, sizeof(*c));
-	*c = *a;
-	c->bindings = calloc(a->nbindings + 1, sizeof(*c->bindings));
-	memcpy(c->bindings, a->bindings, a->nbindings * sizeof(*c->bindings));
-	return c;
-}
-
+/* The compatible APIs take the same tokens as the rest of the API, also as the password of HTTP
+ * basic auth (amtool puts credentials in the URL). Credentials and account parents are cached by
+ * http/auth.c, invalidated when tokens or bindings change. */
 int evt_api_auth(struct req *r)
 {
-	const char *h = req_hdr(r, "Authorization");
-	char token[256] = "";
-	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
-		snprintf(token, sizeof(token), "%s", h + 7);
-	} else if (h && strncasecmp(h, "Basic ", 6) == 0) {
-		char *pass = NULL;
-		char *user = MHD_basic_auth_get_username_password(r->conn, &pass);
-		if (pass)
-			snprintf(token, sizeof(token), "%s", pass);
-		MHD_free(user);
-		MHD_free(pass);
-	}
-	if (!token[0]) {
-		req_header(r, "WWW-Authenticate", "Basic realm=\"flywheel\"");
-		return req_fail(r, 401, "unauthorized",
-				"missing credentials: send 'Authorization: Bearer <token>' or basic auth with the token as password");
-	}
-	char hash[65];
-	crypto_sha256_hex(token, strlen(token), hash);
-	int64_t now = time_now_ms();
-	unsigned slot = (unsigned)strtoul((char[9]){ hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], 0 }, NULL, 16) %
-			TOKEN_SLOTS;
-	pthread_mutex_lock(&cache.lock);
-	struct token_slot *ts = &cache.tokens[slot];
-	if (!strcmp(ts->hash, hash) && now - ts->at < CACHE_TTL_MS) {
-		r->auth = auth_copy(&ts->a);
-		pthread_mutex_unlock(&cache.lock);
-		explicit_bzero(token, sizeof(token));
-		return 0;
-	}
-	pthread_mutex_unlock(&cache.lock);
-	int rc = auth_token(req_db(r), token, &r->auth);
-	explicit_bzero(token, sizeof(token));
-	if (rc == FW_EAUTH) {
-		req_header(r, "WWW-Authenticate", "Basic realm=\"flywheel\"");
-		return req_fail(r, 401, "unauthorized", "the token is unknown, expired or revoked");
-	}
-	if (rc)
-		return req_fail(r, 503, "store_unavailable", "the store could not be read; try again");
-	pthread_mutex_lock(&cache.lock);
-	free(ts->a.bindings);
-	ts->a = *r->auth;
-	ts->a.bindings = calloc(r->auth->nbindings + 1, sizeof(*ts->a.bindings));
-	memcpy(ts->a.bindings, r->auth->bindings, r->auth->nbindings * sizeof(*ts->a.bindings));
-	snprintf(ts->hash, sizeof(ts->hash), "%s", hash);
-	ts->at = now;
-	pthread_mutex_unlock(&cache.lock);
-	return 0;
-}
-
-static unsigned binding_perms(const struct auth *a, const char *account)
-{
-	unsigned p = 0;
-	for (size_t i = 0; i < a->nbindings; i++)
-		if (!strcmp(a->bindings[i].account, "*") || !strcmp(a->bindings[i].account, account))
-			p |= auth_role_perms(a->bindings[i].role);
-	return p;
+	return req_authenticate(r, true);
 }
 
 unsigned evt_api_perms(struct req *r, const char *account)
 {
-	if (!r->auth || !account || !api_account_id_ok(account))
-		return 0;
-	unsigned slot = (unsigned)(strtoull(account, NULL, 10) % 256);
-	int64_t now = time_now_ms();
-	char parent[16] = "";
-	bool exists = false, hit = false;
-	pthread_mutex_lock(&cache.lock);
-	if (!strcmp(cache.accts[slot].account, account) && now - cache.accts[slot].at < CACHE_TTL_MS) {
-		hit = true;
-		exists = cache.accts[slot].exists;
-		snprintf(parent, sizeof(parent), "%s", cache.accts[slot].parent);
-	}
-	pthread_mutex_unlock(&cache.lock);
-	if (!hit) {
-		char *p = NULL;
-		int rc = store_query_str(req_db(r), "SELECT parent FROM accounts WHERE id = $1", SARGS(ST(account)), &p);
-		exists = rc == 0;
-		snprintf(parent, sizeof(parent), "%s", p ? p : "");
-		free(p);
-		if (rc == 0 || rc == FW_ENOTFOUND) {
-			pthread_mutex_lock(&cache.lock);
-			snprintf(cache.accts[slot].account, 16, "%s", account);
-			snprintf(cache.accts[slot].parent, 16, "%s", parent);
-			cache.accts[slot].exists = exists;
-			cache.accts[slot].at = now;
-			pthread_mutex_unlock(&cache.lock);
-		}
-	}
-	if (!exists)
-		return 0;
-	unsigned perms = binding_perms(r->auth, account);
-	if (parent[0])
-		perms |= binding_perms(r->auth, parent);
-	return perms;
+	return account && api_account_id_ok(account) ? auth_perms(r, account) : 0;
 }
 
 bool evt_api_readable(const char *account, void *arg)

@@ -57,6 +57,10 @@ int req_fail_from(struct req *r, const struct fw_error *e);
 /* Adds a response header (copied). */
 void req_header(struct req *r, const char *name, const char *value);
 
+/* Authenticates the caller from "Authorization: Bearer <token>" or HTTP basic auth whose password
+ * is a token, setting r->auth; on failure sets a 401 (challenge Basic when basic, else Bearer) or
+ * 503 and returns its code. Normal routes get this from the server; own-auth routes call it. */
+int req_authenticate(struct req *r, bool basic);
 /* Query-string argument (decoded) or NULL; a request header (case-insensitive) or NULL. */
 const char *req_arg(struct req *r, const char *name);
 const char *req_hdr(struct req *r, const char *name);

@@ -157,9 +157,10 @@ static void req_free(struct req *r)
 
 /* ---- dispatch ---- */
 
-static int authenticate(struct req *r)
+int req_authenticate(struct req *r, bool basic)
 {
 	const char *h = req_hdr(r, "Authorization");
+	const char *challenge = basic ? "Basic realm=\"flywheel\"" : "Bearer realm=\"flywheel\"";
 	char token[256] = "";
 	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
 		snprintf(token, sizeof(token), "%s", h + 7);
@@ -172,14 +173,16 @@ static int authenticate(struct req *r)
 		MHD_free(pass);
 	}
 	if (!token[0]) {
-		req_header(r, "WWW-Authenticate", "Bearer realm=\"flywheel\"");
+		req_header(r, "WWW-Authenticate", challenge);
 		return req_fail(r, 401, "unauthorized",
-				"missing credentials: send 'Authorization: Bearer <token>'");
+				basic ? "missing credentials: send 'Authorization: Bearer <token>' or basic auth with "
+					"the token as password"
+				      : "missing credentials: send 'Authorization: Bearer <token>'");
 	}
 	int rc = auth_token(req_db(r), token, &r->auth);
 	explicit_bzero(token, sizeof(token));
 	if (rc == FW_EAUTH) {
-		req_header(r, "WWW-Authenticate", "Bearer realm=\"flywheel\", error=\"invalid_token\"");
+		req_header(r, "WWW-Authenticate", challenge);
 		return req_fail(r, 401, "unauthorized", "the token is unknown, expired or revoked");
 	}
 	if (rc)
@@ -203,7 +206,7 @@ static void dispatch(struct req *r)
 		req_fail(r, 413, "body_too_large", "the request body exceeds the limit of %zu bytes", r->body.max);
 		return;
 	}
-	if (!(rt->flags & (ROUTE_PUBLIC | ROUTE_OWN_AUTH)) && authenticate(r))
+	if (!(rt->flags & (ROUTE_PUBLIC | ROUTE_OWN_AUTH)) && req_authenticate(r, false))
 		return;
 	int rc = rt->fn(r);
 	if (rc && !r->err_set && !r->status)
