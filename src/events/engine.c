@@ -7,6 +7,7 @@
  * (account, fingerprint), linear probing with backward-shift deletion. */
 #include "events/engine.h"
 #include "audit/audit.h"
+#include "automation/automation.h"
 #include "config.h"
 #include "events/rules.h"
 #include "http/auth.h"
@@ -781,8 +782,27 @@ static json_t *alarm_entry(const struct alarm *a, const char *event)
 	return o;
 }
 
+/* The alarm as automation's hooks take it (automation.h); a new reference. "incident" is left out:
+ * automation resolves that ticket when a remediation succeeds, which is only right for an incident
+ * of this alarm alone, so the caller adds it once it knows. */
+static json_t *alarm_hook_json(const struct alarm *a)
+{
+	char f[EVT_FINGERPRINT_LEN + 1], ts[32];
+	evt_fingerprint_format(a->fp, f);
+	time_fmt_ms(a->starts_at, ts, sizeof(ts));
+	json_t *an = a->annot ? json_loads(a->annot, 0, NULL) : NULL;
+	if (!json_is_object(an)) {
+		json_decref(an);
+		an = json_object();
+	}
+	return json_pack("{s:s,s:s,s:o,s:o,s:s,s:s}", "account", g.accts[a->acct], "fingerprint", f, "labels",
+			 packed_json(a->labels), "annotations", an, "status", "firing", "starts_at", ts);
+}
+
+/* Opens an incident for alarm a and queues the diagnostics runbooks matching it (hook_alarm, which
+ * gets "incident"; may be NULL) in the same write. */
 static int incident_open(struct store_conn *c, const struct alarm *a, const struct evt_rule *r,
-			 const struct evt_labels *glabels, const char *actor, uint32_t *num)
+			 const struct evt_labels *glabels, const char *actor, json_t *hook_alarm, uint32_t *num)
 {
 	const char *sev = r->severity[0] ? r->severity : sev_from_event(a);
 	const char *impact, *urgency;
@@ -820,6 +840,10 @@ static int incident_open(struct store_conn *c, const struct alarm *a, const stru
 				  NULL, t);
 	if (!rc)
 		rc = outbox_add(c, "incident.opened", g.accts[a->acct], NULL, t);
+	if (!rc && hook_alarm) {
+		json_object_set(hook_alarm, "incident", json_object_get(t, "id"));
+		rc = rb_on_incident(c, t, hook_alarm, NULL);
+	}
 	if (!rc) {
 		const char *id = json_string_value(json_object_get(t, "id"));
 		*num = (uint32_t)strtoul(id + 4, NULL, 10);
@@ -1091,7 +1115,24 @@ static int apply(struct store_conn *c, struct pending *p, int64_t now, const cha
 		    r->problem_threshold)
 		rc = problem_open(c, a, r, actor);
 
-	if (!rc && !supp && r->action == EVT_ACT_INCIDENT) {
+	/* Automation sees every alarm that starts firing and is not suppressed (a silenced, flapping or
+	 * maintained alarm is not acted on). A remediation that asked to hold the incident back keeps
+	 * this alarm out of incidents; automation opens one if the remediation fails, and resolves the
+	 * alarm through resolve_for_automation() if it succeeds. */
+	json_t *hook = NULL;
+	bool held = false;
+	if (!rc && !supp) {
+		struct rb_alarm_result ar = { 0 };
+		hook = alarm_hook_json(a);
+		rc = rb_on_alarm(c, hook, &ar);
+		held = ar.outcome == RB_ALARM_REMEDIATING && ar.prevent_incident;
+	}
+	if (held) {
+		/* Left over from an earlier episode: resolving must not count this alarm out of a
+		 * group it never joined this time. */
+		a->incident = 0;
+	}
+	if (!rc && !supp && !held && r->action == EVT_ACT_INCIDENT) {
 		struct evt_labels ls = EVT_LABELS_INIT, gl = EVT_LABELS_INIT;
 		unpack_labels(a->labels, &ls);
 		uint64_t gkey = 0;
@@ -1131,7 +1172,7 @@ static int apply(struct store_conn *c, struct pending *p, int64_t now, const cha
 			gr->firing++;
 		} else {
 			uint32_t num = 0;
-			rc = incident_open(c, a, r, &gl, actor, &num);
+			rc = incident_open(c, a, r, &gl, actor, hook, &num);
 			if (!rc) {
 				char id[24];
 				inc_id(num, id);
@@ -1149,6 +1190,7 @@ static int apply(struct store_conn *c, struct pending *p, int64_t now, const cha
 		evt_labels_release(&ls);
 		evt_labels_release(&gl);
 	}
+	json_decref(hook);
 	if (!rc)
 		rc = alarm_row_write(c, a, r->name);
 	note_expiry(a);
@@ -1170,6 +1212,38 @@ static int ingest_tx(struct store_conn *c, void *arg)
 	pthread_mutex_lock(&g.lock);
 	for (size_t i = 0; i < x->n && !rc; i++)
 		rc = apply(c, &x->p[i], now, x->actor);
+	pthread_mutex_unlock(&g.lock);
+	return rc;
+}
+
+/* Registered with automation (rb_set_alarm_resolver): resolves the alarm (account, fingerprint) in
+ * automation's own write, exactly as a "resolved" event would (row, timeline, the group's
+ * auto-resolve). Memory changes inside the write, as for events (docs/internals/events.md). An alarm
+ * that is unknown or no longer firing is left alone and counts as done: automation must not roll
+ * back its finished execution for an alarm that resolved meanwhile. */
+static int resolve_for_automation(struct store_conn *c, const char *account, const char *fingerprint,
+				  const char *actor)
+{
+	uint64_t fp = 0;
+	if (!account || !fingerprint || evt_fingerprint_parse(fingerprint, &fp))
+		return 0;
+	int rc = 0;
+	int64_t now = time_now_ms();
+	pthread_mutex_lock(&g.lock);
+	int ai = acct_find(account);
+	struct alarm *a = ai < 0 ? NULL : alarm_find((uint32_t)ai, fp, NULL);
+	if (a && a->state == ST_FIRING) {
+		struct evt_event ev = { 0 };
+		snprintf(ev.account, sizeof(ev.account), "%s", account);
+		ev.source = src_names[a->src];
+		ev.severity = a->sev ? sev_names[a->sev] : NULL;
+		ev.starts_at = a->starts_at;
+		ev.ends_at = now;
+		struct pending p = { .ev = &ev, .fp = fp };
+		rc = apply(c, &p, now, actor);
+		free(p.packed);
+		free(p.annot);
+	}
 	pthread_mutex_unlock(&g.lock);
 	return rc;
 }
@@ -2410,6 +2484,7 @@ int evt_engine_start(struct server *s)
 	rules_dir_of(s->cfg, g.rules_dir, sizeof(g.rules_dir));
 	if (evt_rules_reload_dir(g.rules_dir) == FW_ESTORE)
 		return FW_ESTORE;
+	rb_set_alarm_resolver(resolve_for_automation);
 	g.stopping = false;
 	if (pthread_create(&g.thread, NULL, bg_main, NULL))
 		return FW_EIO;
