@@ -1257,8 +1257,8 @@ static char *annot_text(const json_t *an)
 
 int evt_ingest(struct evt_event *ev, size_t n, const char *actor, struct evt_result *res)
 {
-	struct pending *todo = calloc(n ? n : 1, sizeof(*todo));
-	if (!todo)
+	struct pending *work = calloc(n ? n : 1, sizeof(*work));
+	if (!work)
 		return FW_ENOMEM;
 	size_t nt = 0;
 	int rc = 0;
@@ -1289,28 +1289,28 @@ int evt_ingest(struct evt_event *ev, size_t n, const char *actor, struct evt_res
 			set_result(res ? &res[i] : NULL, a, a->state == ST_FIRING ? "firing" : "resolved", NULL);
 			continue;
 		}
-		todo[nt].ev = &ev[i];
-		todo[nt].res = res ? &res[i] : NULL;
-		todo[nt].fp = fp;
-		todo[nt].annot = an;
-		todo[nt].packed = a ? NULL : pack_labels(&ev[i].labels);
+		work[nt].ev = &ev[i];
+		work[nt].res = res ? &res[i] : NULL;
+		work[nt].fp = fp;
+		work[nt].annot = an;
+		work[nt].packed = a ? NULL : pack_labels(&ev[i].labels);
 		nt++;
 	}
 	pthread_mutex_unlock(&g.lock);
 	for (size_t i = 0; i < nt; i++)
-		if (!todo[i].packed && !todo[i].ev->acknowledge)
-			todo[i].packed = pack_labels(&todo[i].ev->labels);
+		if (!work[i].packed && !work[i].ev->acknowledge)
+			work[i].packed = pack_labels(&work[i].ev->labels);
 	if (nt) {
-		struct ingest_ctx x = { todo, nt, actor };
+		struct ingest_ctx x = { work, nt, actor };
 		rc = store_write(g.store, ingest_tx, &x);
 		if (rc)
 			log_msg(LOG_ERROR, "events: could not store %zu state changes (%s)", nt, fw_strerror(rc));
 	}
 	for (size_t i = 0; i < nt; i++) {
-		free(todo[i].packed);
-		free(todo[i].annot);
+		free(work[i].packed);
+		free(work[i].annot);
 	}
-	free(todo);
+	free(work);
 	return rc;
 }
 
