@@ -130,15 +130,12 @@ static int write_account(struct req *r, json_t *a, bool update)
 static int h_account_create(struct req *r)
 {
 	json_t *body;
-	struct fw_error e;
-	int rc = req_body_json(r, false, &body);
+	int rc = req_body_fields(r, account_fields, false, &body);
 	if (rc)
 		return rc;
-	if ((rc = jv_check(body, account_fields, &e)))
-		rc = req_fail_from(r, &e);
-	if (!rc && !json_object_get(body, "tier"))
+	if (!json_object_get(body, "tier"))
 		json_object_set_new(body, "tier", json_string("business"));
-	if (!rc && !json_object_get(body, "timezone"))
+	if (!json_object_get(body, "timezone"))
 		json_object_set_new(body, "timezone", json_string("UTC"));
 	if (!rc)
 		rc = validate_account(r, body);
@@ -159,20 +156,15 @@ static int h_account_create(struct req *r)
 static int h_account_update(struct req *r)
 {
 	json_t *body, *cur = NULL;
-	struct fw_error e;
 	static const struct jv_field fields[] = {
 		{ "name", JV_STRING, JV_NONEMPTY, 200, NULL }, { "tier", JV_STRING, 0, 0, tiers },
 		{ "timezone", JV_STRING, 0, 64, NULL },         { "plan", JV_STRING, JV_NULLABLE, 0, plans },
 		{ "parent", JV_STRING, JV_NULLABLE, 12, NULL }, { NULL },
 	};
 	const char *id = req_param(r, 0);
-	int rc = req_body_json(r, false, &body);
+	int rc = req_body_fields(r, fields, false, &body);
 	if (rc)
 		return rc;
-	if ((rc = jv_check(body, fields, &e))) {
-		rc = req_fail_from(r, &e);
-		goto out;
-	}
 	if ((rc = auth_require(r, id, PERM_ADMIN, "account")))
 		goto out;
 	struct store_rows *rows;
@@ -365,15 +357,11 @@ static json_t *principal_json(struct store_conn *c, const char *id)
 static int h_principal_create(struct req *r)
 {
 	json_t *body;
-	struct fw_error e;
-	int rc = req_body_json(r, false, &body);
+	int rc = req_body_fields(r, principal_fields, false, &body);
 	if (rc)
 		return rc;
-	if ((rc = jv_check(body, principal_fields, &e)))
-		rc = req_fail_from(r, &e);
 	json_t *roles = json_object_get(body, "roles");
-	if (!rc)
-		rc = check_roles(r, roles);
+	rc = check_roles(r, roles);
 	if (!rc && !json_array_size(roles) && !auth_global(r, PERM_ADMIN))
 		rc = req_fail(r, 403, "forbidden", "only a global admin may create a principal without roles");
 	if (!rc) {
@@ -553,14 +541,9 @@ static bool may_mint_for(struct req *r, json_t *p)
 static int h_token_create(struct req *r)
 {
 	json_t *body, *p = NULL;
-	struct fw_error e;
-	int rc = req_body_json(r, false, &body);
+	int rc = req_body_fields(r, token_fields, false, &body);
 	if (rc)
 		return rc;
-	if ((rc = jv_check(body, token_fields, &e))) {
-		rc = req_fail_from(r, &e);
-		goto out;
-	}
 	const char *pid = jv_str(body, "principal");
 	p = principal_json(req_db(r), pid);
 	/* Tokens for yourself, or for principals of accounts you administer. */

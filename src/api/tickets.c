@@ -132,14 +132,9 @@ static int h_create(struct req *r)
 {
 	const struct tkt_kind_info *k = kind_of_path(r);
 	json_t *body = NULL;
-	struct fw_error e;
-	int rc = req_body_json(r, false, &body);
+	int rc = req_body_fields(r, create_fields, false, &body);
 	if (rc)
 		return rc;
-	if ((rc = jv_check(body, create_fields, &e))) {
-		req_fail_from(r, &e);
-		goto out;
-	}
 	if (!json_object_get(body, "title")) {
 		rc = req_fail(r, 422, "missing_field", "field 'title' is required");
 		goto out;
@@ -467,15 +462,10 @@ static int h_patch(struct req *r)
 {
 	const struct tkt_kind_info *k = kind_of_path(r);
 	json_t *body = NULL, *t = NULL;
-	struct fw_error e;
 	unsigned perms = 0;
-	int rc = req_body_json(r, false, &body);
+	int rc = req_body_fields(r, patch_fields, false, &body);
 	if (rc)
 		return rc;
-	if ((rc = jv_check(body, patch_fields, &e))) {
-		req_fail_from(r, &e);
-		goto out;
-	}
 	if ((rc = check_kind_fields(r, k, body)))
 		goto out;
 	if ((rc = load_visible(r, k, req_param(r, 0), &t, &perms)))
@@ -535,15 +525,10 @@ static int h_comment(struct req *r)
 {
 	const struct tkt_kind_info *k = kind_of_path(r);
 	json_t *body = NULL, *t = NULL;
-	struct fw_error e;
 	unsigned perms;
-	int rc = req_body_json(r, false, &body);
+	int rc = req_body_fields(r, comment_fields, false, &body);
 	if (rc)
 		return rc;
-	if ((rc = jv_check(body, comment_fields, &e))) {
-		req_fail_from(r, &e);
-		goto out;
-	}
 	if ((rc = load_visible(r, k, req_param(r, 0), &t, &perms)))
 		goto out;
 	const char *vis = jv_str_or(body, "visibility", "public");
@@ -635,15 +620,10 @@ static int h_link(struct req *r)
 {
 	const struct tkt_kind_info *k = kind_of_path(r);
 	json_t *body = NULL, *t = NULL, *other = NULL;
-	struct fw_error e;
 	unsigned perms;
-	int rc = req_body_json(r, false, &body);
+	int rc = req_body_fields(r, link_fields, false, &body);
 	if (rc)
 		return rc;
-	if ((rc = jv_check(body, link_fields, &e))) {
-		req_fail_from(r, &e);
-		goto out;
-	}
 	if ((rc = load_visible(r, k, req_param(r, 0), &t, &perms)))
 		goto out;
 	if (!(perms & PERM_WORK)) {
@@ -754,16 +734,9 @@ static int h_reclassify(struct req *r)
 	json_t *t = NULL, *body = NULL;
 	unsigned perms;
 	static const struct jv_field fields[] = { { "note", JV_STRING, 0, 4000, NULL }, { NULL } };
-	struct fw_error e;
 	int rc;
-	if (r->body.len) {
-		if ((rc = req_body_json(r, false, &body)))
-			return rc;
-		if ((rc = jv_check(body, fields, &e))) {
-			json_decref(body);
-			return req_fail_from(r, &e);
-		}
-	}
+	if ((rc = req_body_fields(r, fields, true, &body)))
+		return rc;
 	if ((rc = load_visible(r, tkt_kind(TKT_INCIDENT), req_param(r, 0), &t, &perms)))
 		goto out;
 	if (!(perms & PERM_WORK)) {
@@ -842,16 +815,9 @@ static int h_approve(struct req *r)
 	json_t *t = NULL, *body = NULL;
 	unsigned perms;
 	static const struct jv_field fields[] = { { "comment", JV_STRING, 0, 4000, NULL }, { NULL } };
-	struct fw_error e;
 	int rc;
-	if (r->body.len) {
-		if ((rc = req_body_json(r, false, &body)))
-			return rc;
-		if ((rc = jv_check(body, fields, &e))) {
-			json_decref(body);
-			return req_fail_from(r, &e);
-		}
-	}
+	if ((rc = req_body_fields(r, fields, true, &body)))
+		return rc;
 	if ((rc = load_visible(r, tkt_kind(TKT_CHANGE), req_param(r, 0), &t, &perms)))
 		goto out;
 	if (!(perms & PERM_APPROVE)) {
@@ -919,14 +885,9 @@ static int article_tx(struct store_conn *c, void *arg)
 static int h_article_create(struct req *r)
 {
 	json_t *body = NULL, *inc = NULL;
-	struct fw_error e;
-	int rc = req_body_json(r, false, &body);
+	int rc = req_body_fields(r, article_fields, false, &body);
 	if (rc)
 		return rc;
-	if ((rc = jv_check(body, article_fields, &e))) {
-		req_fail_from(r, &e);
-		goto out;
-	}
 	json_t *a = json_object();
 	const char *incid = jv_str(body, "incident");
 	if (incid) {

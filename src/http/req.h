@@ -69,6 +69,11 @@ const char *req_param(struct req *r, int i);
 /* Parses the body as a JSON object (or array when allow_array); on failure sets the error
  * response. *out is a new reference released by the caller. */
 int req_body_json(struct req *r, bool allow_array, json_t **out);
+/* Parses the body as a JSON object and checks it against fields (util/jsonv.h); on any failure sets
+ * the error response, leaves *out NULL and returns its code. optional: an empty body is fine (*out
+ * stays NULL). *out is a new reference released by the caller. */
+struct jv_field;
+int req_body_fields(struct req *r, const struct jv_field *fields, bool optional, json_t **out);
 /* Frees p when the request ends. Returns p. */
 void *req_own(struct req *r, void *p);
 /* Remote address as text. */

@@ -111,6 +111,23 @@ const char *req_param(struct req *r, int i)
 	return i < r->nparams ? r->params[i] : "";
 }
 
+int req_body_fields(struct req *r, const struct jv_field *fields, bool optional, json_t **out)
+{
+	struct fw_error e;
+	*out = NULL;
+	if (optional && r->body.len == 0)
+		return 0;
+	int rc = req_body_json(r, false, out);
+	if (rc)
+		return rc;
+	if ((rc = jv_check(*out, fields, &e))) {
+		json_decref(*out);
+		*out = NULL;
+		return req_fail_from(r, &e);
+	}
+	return 0;
+}
+
 int req_body_json(struct req *r, bool allow_array, json_t **out)
 {
 	struct fw_error e;
@@ -452,9 +469,13 @@ void server_quiesce(struct server *s)
 		close(ls);
 	/* In-flight requests finish and send their responses; bounded so a stuck client cannot hold
 	 * the shutdown forever (MHD's own connection timeout is 120 s). */
-	for (int i = 0; i < 3000 && atomic_load(&inflight) > 0; i++) {
+	/* The count must stay at zero for a while: a kept-alive connection can have its next request
+	 * between parse and handler when the count first reads zero. */
+	int quiet = 0;
+	for (int i = 0; i < 3000 && quiet < 30; i++) {
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
+		quiet = atomic_load(&inflight) > 0 ? 0 : quiet + 1;
 	}
 }
 
