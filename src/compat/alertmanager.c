@@ -136,23 +136,36 @@ static int parse_time(const json_t *v, const char *what, int64_t *ms, struct req
 	return 0;
 }
 
+/* Parses a request body the way Alertmanager's framework does, with its error wording: 602 when
+ * the body is missing, 400 when it is not JSON or not of the expected type (gotype names the Go
+ * model in the message). *out is a new reference on success. */
+static int am_parse_body(struct req *r, const char *what, json_type want, const char *gotype, json_t **out)
+{
+	json_error_t je;
+	*out = NULL;
+	if (!r->body.len)
+		return am_framework_error(r, 602, "%s in body is required", what);
+	json_t *j = json_loadb(r->body.data, r->body.len, JSON_DECODE_ANY, &je);
+	if (!j)
+		return am_framework_error(r, 400, "parsing %s body from \"\" failed, because %s", what, je.text);
+	if (json_typeof(j) != want) {
+		int rc = am_framework_error(r, 400,
+					    "parsing %s body from \"\" failed, because json: cannot unmarshal %s into "
+					    "Go value of type %s",
+					    what, json_type_name(j), gotype);
+		json_decref(j);
+		return rc;
+	}
+	*out = j;
+	return 0;
+}
+
 static int am_alerts_post_slow(struct req *r)
 {
 	int rc;
-	if (!r->body.len)
-		return am_framework_error(r, 602, "alerts in body is required");
-	json_error_t je;
-	json_t *body = json_loadb(r->body.data, r->body.len, JSON_DECODE_ANY, &je);
-	if (!body)
-		return am_framework_error(r, 400, "parsing alerts body from \"\" failed, because %s", je.text);
-	if (!json_is_array(body)) {
-		rc = am_framework_error(r, 400,
-					  "parsing alerts body from \"\" failed, because json: cannot unmarshal %s into Go "
-					  "value of type models.PostableAlerts",
-					  json_type_name(body));
-		json_decref(body);
+	json_t *body;
+	if ((rc = am_parse_body(r, "alerts", JSON_ARRAY, "models.PostableAlerts", &body)))
 		return rc;
-	}
 	size_t n = json_array_size(body);
 	if (n > MAX_ALERTS) {
 		json_decref(body);
@@ -793,20 +806,9 @@ int am_silences_post(struct req *r)
 		return rc;
 	if ((rc = content_type_ok(r)))
 		return rc;
-	if (!r->body.len)
-		return am_framework_error(r, 602, "silence in body is required");
-	json_error_t je;
-	json_t *b = json_loadb(r->body.data, r->body.len, JSON_DECODE_ANY, &je);
-	if (!b)
-		return am_framework_error(r, 400, "parsing silence body from \"\" failed, because %s", je.text);
-	if (!json_is_object(b)) {
-		rc = am_framework_error(r, 400,
-					  "parsing silence body from \"\" failed, because json: cannot unmarshal %s into "
-					  "Go value of type models.PostableSilence",
-					  json_type_name(b));
-		json_decref(b);
+	json_t *b;
+	if ((rc = am_parse_body(r, "silence", JSON_OBJECT, "models.PostableSilence", &b)))
 		return rc;
-	}
 	json_t *mm = json_object_get(b, "matchers");
 	if (mm && !json_is_null(mm) && !json_is_array(mm)) {
 		rc = am_framework_error(r, 400,
