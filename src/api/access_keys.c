@@ -3,6 +3,7 @@
 #include "api/access_keys.h"
 #include "api/api.h"
 #include "audit/audit.h"
+#include "compat/sigv4.h"
 #include "config.h"
 #include "http/auth.h"
 #include "http/req.h"
@@ -19,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +176,7 @@ out:
 void akey_wipe(struct akey *k)
 {
 	OPENSSL_cleanse(k->secret, sizeof(k->secret));
+	OPENSSL_cleanse(k->signing_key, sizeof(k->signing_key));
 }
 
 int akey_lookup(struct store_conn *c, const char *data_dir, const char *id, struct akey *out)
@@ -201,6 +204,128 @@ int akey_lookup(struct store_conn *c, const char *data_dir, const char *id, stru
 	if (rc)
 		akey_wipe(out);
 	return rc ? FW_EIO : 0;
+}
+
+/* ---- the key cache ---- */
+
+/* Every signed request needs its key's secret: a read transaction and an AES-GCM decryption, then four
+ * HMACs to derive the signing key. Keys are cached here with their secret and the signing key of the
+ * last scope (day, region, service) they signed for. An entry is good while the credential generation
+ * of http/auth.c is the one read before its query (auth_invalidate() runs after any commit that touches
+ * keys, principals or roles) and for AKEY_CACHE_TTL_MS at most, which bounds how long a key revoked
+ * through another daemon sharing the PostgreSQL store still verifies here, as for tokens. Secrets and
+ * signing keys leave memory through slot_wipe() whenever an entry is replaced, found stale or revoked.
+ * Unknown ids are not cached: each one costs a query, as before. */
+#define AKEY_CACHE_SLOTS 512
+#define AKEY_CACHE_TTL_MS 5000
+
+struct akey_slot {
+	struct akey k; /* k.id[0] == '\0': empty */
+	char date[9], region[64], service[64]; /* the scope of k.signing_key; date[0] == '\0': none */
+	int64_t cached_at;
+	uint64_t gen;
+};
+
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct akey_slot cache[AKEY_CACHE_SLOTS];
+
+static struct akey_slot *slot_of(const char *id)
+{
+	unsigned h = 2166136261u;
+	for (const char *p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return &cache[h % AKEY_CACHE_SLOTS];
+}
+
+static void slot_wipe(struct akey_slot *sl)
+{
+	OPENSSL_cleanse(sl, sizeof(*sl));
+}
+
+static bool scope_is(const struct akey_slot *sl, const char *date, const char *region, const char *service)
+{
+	return sl->date[0] && !strcmp(sl->date, date) && !strcmp(sl->region, region) && !strcmp(sl->service, service);
+}
+
+static void scope_set(struct akey_slot *sl, const char *date, const char *region, const char *service,
+		      const unsigned char *key)
+{
+	snprintf(sl->date, sizeof(sl->date), "%s", date);
+	snprintf(sl->region, sizeof(sl->region), "%s", region);
+	snprintf(sl->service, sizeof(sl->service), "%s", service);
+	memcpy(sl->k.signing_key, key, sizeof(sl->k.signing_key));
+}
+
+static bool scope_fits(const char *date, const char *region, const char *service)
+{
+	return strlen(date) < sizeof(cache[0].date) && strlen(region) < sizeof(cache[0].region) &&
+	       strlen(service) < sizeof(cache[0].service);
+}
+
+int akey_signer(struct store_conn *c, const char *data_dir, const char *id, const char *date, const char *region,
+		const char *service, struct akey *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!id || !*id || strlen(id) >= AKEY_ID_MAX)
+		return FW_ENOTFOUND;
+	bool cacheable = scope_fits(date, region, service);
+	int64_t now = time_now_ms();
+	/* Read before the query: a commit that lands meanwhile leaves what we store already stale. */
+	uint64_t gen = auth_generation();
+	struct akey_slot *sl = slot_of(id);
+	bool hit = false;
+	int rc;
+
+	pthread_mutex_lock(&cache_mu);
+	if (sl->k.id[0] && (sl->gen != gen || now - sl->cached_at >= AKEY_CACHE_TTL_MS || now < sl->cached_at))
+		slot_wipe(sl);
+	if (sl->k.id[0] && !strcmp(sl->k.id, id)) {
+		hit = true;
+		*out = sl->k;
+		if (cacheable && scope_is(sl, date, region, service)) {
+			OPENSSL_cleanse(out->secret, sizeof(out->secret));
+			pthread_mutex_unlock(&cache_mu);
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&cache_mu);
+
+	if (!hit && (rc = akey_lookup(c, data_dir, id, out)))
+		return rc;
+	if ((rc = sigv4_signing_key(out->secret, date, region, service, out->signing_key))) {
+		akey_wipe(out);
+		return FW_EIO;
+	}
+	pthread_mutex_lock(&cache_mu);
+	if (auth_generation() == gen) {
+		if (!hit && strcmp(sl->k.id, id) != 0) {
+			slot_wipe(sl);
+			sl->k = *out;
+			sl->cached_at = now;
+			sl->gen = gen;
+		}
+		if (cacheable && !strcmp(sl->k.id, id) && sl->gen == gen)
+			scope_set(sl, date, region, service, out->signing_key);
+	}
+	pthread_mutex_unlock(&cache_mu);
+	OPENSSL_cleanse(out->secret, sizeof(out->secret));
+	return 0;
+}
+
+void akey_forget(void *id)
+{
+	pthread_mutex_lock(&cache_mu);
+	struct akey_slot *sl = slot_of(id);
+	if (!strcmp(sl->k.id, id))
+		slot_wipe(sl);
+	pthread_mutex_unlock(&cache_mu);
+}
+
+void akey_cache_clear(void)
+{
+	pthread_mutex_lock(&cache_mu);
+	OPENSSL_cleanse(cache, sizeof(cache));
+	pthread_mutex_unlock(&cache_mu);
 }
 
 /* ---- the API ---- */
@@ -264,7 +389,11 @@ static int key_tx(struct store_conn *c, void *arg)
 {
 	struct key_ctx *x = arg;
 	int rc;
+	/* Cached keys of this daemon stop verifying once the revocation commits, and the secret is wiped
+	 * from memory (x->id outlives the hooks: they run before store_write() returns). */
+	store_after_commit(c, auth_invalidate, NULL);
 	if (x->revoke) {
+		store_after_commit(c, akey_forget, (void *)x->id);
 		int64_t n = 0;
 		/* The sealed secret is dropped with the key: a revoked key can never verify again. */
 		rc = store_exec(c,

@@ -186,13 +186,13 @@ static int h_aws(struct req *r)
 				    (const unsigned char *)r->body.data, r->body.len };
 	if ((rc = sigv4_parse(&sr, &sa, &e)))
 		return respond_error(r, ssm, e.status ? e.status : 400, e.code, e.message);
-	rc = akey_lookup(req_db(r), r->srv->cfg->data_dir, sa.access_key, &key);
+	rc = akey_signer(req_db(r), r->srv->cfg->data_dir, sa.access_key, sa.date, sa.region, sa.service, &key);
 	if (rc == FW_ENOTFOUND)
 		return respond_error(r, ssm, 400, "UnrecognizedClientException",
 				     "The security token included in the request is invalid.");
 	if (rc)
 		return respond_error(r, ssm, 500, "InternalFailure", "the access key could not be read; try again");
-	rc = sigv4_verify(&sr, &sa, key.secret, (time_t)(time_now_ms() / 1000), &e);
+	rc = sigv4_verify_key(&sr, &sa, key.signing_key, (time_t)(time_now_ms() / 1000), &e);
 	akey_wipe(&key);
 	if (rc)
 		return respond_error(r, ssm, e.status ? e.status : 400, e.code[0] ? e.code : "InvalidSignatureException",

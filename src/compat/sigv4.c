@@ -160,42 +160,46 @@ static int hmac(const void *key, size_t klen, const void *msg, size_t mlen, unsi
 	return 0;
 }
 
-/* signature = hex(HMAC(kSigning, string_to_sign)), with kSigning derived from secret and the scope.
- * Every intermediate key is wiped whatever happens. */
+int sigv4_signing_key(const char *secret, const char *date, const char *region, const char *service,
+		      unsigned char out[SIGV4_KEY_LEN])
+{
+	unsigned char kdate[HASH_LEN], kregion[HASH_LEN], kservice[HASH_LEN], kinit[4 + MAX_SECRET];
+	size_t slen = secret ? strlen(secret) : 0;
+	int rc;
+
+	if (!secret || slen > MAX_SECRET || !date || !region || !service)
+		return FW_EINVAL;
+	memcpy(kinit, "AWS4", 4);
+	memcpy(kinit + 4, secret, slen);
+	if ((rc = hmac(kinit, 4 + slen, date, strlen(date), kdate)) < 0 ||
+	    (rc = hmac(kdate, HASH_LEN, region, strlen(region), kregion)) < 0 ||
+	    (rc = hmac(kregion, HASH_LEN, service, strlen(service), kservice)) < 0 ||
+	    (rc = hmac(kservice, HASH_LEN, TERMINATOR, strlen(TERMINATOR), out)) < 0)
+		OPENSSL_cleanse(out, SIGV4_KEY_LEN);
+	OPENSSL_cleanse(kinit, sizeof(kinit));
+	OPENSSL_cleanse(kdate, sizeof(kdate));
+	OPENSSL_cleanse(kregion, sizeof(kregion));
+	OPENSSL_cleanse(kservice, sizeof(kservice));
+	return rc;
+}
+
+/* signature = hex(HMAC(kSigning, string_to_sign)) for the scope kSigning was derived for. */
 static int compute_signature(const char *creq, size_t creq_len, const char *amz_date, const char *date,
-			     const char *region, const char *service, const char *secret,
+			     const char *region, const char *service, const unsigned char ksigning[HASH_LEN],
 			     char out[HEX_LEN + 1])
 {
 	char creq_hash[HEX_LEN + 1], sts[512];
-	unsigned char kdate[HASH_LEN], kregion[HASH_LEN], kservice[HASH_LEN], ksigning[HASH_LEN];
-	unsigned char sig[HASH_LEN], kinit[4 + MAX_SECRET];
-	size_t slen = strlen(secret);
+	unsigned char sig[HASH_LEN];
 	int n, rc;
 
-	if (slen > MAX_SECRET)
-		return FW_EINVAL;
 	if ((rc = sha256_hex(creq, creq_len, creq_hash)) < 0)
 		return rc;
 	n = snprintf(sts, sizeof(sts), "%s\n%s\n%s/%s/%s/%s\n%s", ALGORITHM, amz_date, date, region, service,
 		     TERMINATOR, creq_hash);
 	if (n < 0 || (size_t)n >= sizeof(sts))
 		return FW_EINVAL;
-
-	memcpy(kinit, "AWS4", 4);
-	memcpy(kinit + 4, secret, slen);
-	if ((rc = hmac(kinit, 4 + slen, date, strlen(date), kdate)) < 0 ||
-	    (rc = hmac(kdate, HASH_LEN, region, strlen(region), kregion)) < 0 ||
-	    (rc = hmac(kregion, HASH_LEN, service, strlen(service), kservice)) < 0 ||
-	    (rc = hmac(kservice, HASH_LEN, TERMINATOR, strlen(TERMINATOR), ksigning)) < 0 ||
-	    (rc = hmac(ksigning, HASH_LEN, sts, (size_t)n, sig)) < 0)
-		goto out;
-	hex_encode(sig, HASH_LEN, out);
-out:
-	OPENSSL_cleanse(kinit, sizeof(kinit));
-	OPENSSL_cleanse(kdate, sizeof(kdate));
-	OPENSSL_cleanse(kregion, sizeof(kregion));
-	OPENSSL_cleanse(kservice, sizeof(kservice));
-	OPENSSL_cleanse(ksigning, sizeof(ksigning));
+	if ((rc = hmac(ksigning, HASH_LEN, sts, (size_t)n, sig)) == 0)
+		hex_encode(sig, HASH_LEN, out);
 	OPENSSL_cleanse(sig, sizeof(sig));
 	return rc;
 }
@@ -905,12 +909,34 @@ static int check_payload(const struct sigv4_request *req, struct fw_error *err)
 int sigv4_verify(const struct sigv4_request *req, const struct sigv4_auth *auth, const char *secret,
 		 time_t now, struct fw_error *err)
 {
+	unsigned char key[SIGV4_KEY_LEN];
+	int rc;
+
+	if (!secret) {
+		fw_fail(err, 500, "InternalFailure", "sigv4_verify called without a secret");
+		return FW_EINVAL;
+	}
+	rc = sigv4_signing_key(secret, auth->date, auth->region, auth->service, key);
+	if (rc == FW_EINVAL) {
+		fw_fail(err, 500, "InternalFailure", "the stored secret key is longer than %d bytes", MAX_SECRET);
+		return rc;
+	}
+	if (rc < 0)
+		return internal(err, rc);
+	rc = sigv4_verify_key(req, auth, key, now, err);
+	OPENSSL_cleanse(key, sizeof(key));
+	return rc;
+}
+
+int sigv4_verify_key(const struct sigv4_request *req, const struct sigv4_auth *auth,
+		     const unsigned char key[SIGV4_KEY_LEN], time_t now, struct fw_error *err)
+{
 	char sig[HEX_LEN + 1], a[17], b[17], c[17];
 	struct cbuf cr = { 0 };
 	time_t t;
 	int rc;
 
-	if (!secret || strlen(auth->signature) != HEX_LEN || parse_iso_basic(auth->amz_date, 16, &t) < 0) {
+	if (!key || strlen(auth->signature) != HEX_LEN || parse_iso_basic(auth->amz_date, 16, &t) < 0) {
 		fw_fail(err, 500, "InternalFailure", "sigv4_verify called without a parsed request");
 		return FW_EINVAL;
 	}
@@ -932,13 +958,7 @@ int sigv4_verify(const struct sigv4_request *req, const struct sigv4_auth *auth,
 		return rc;
 	if ((rc = build_canonical(req, auth->signed_headers, &cr, err)) < 0)
 		goto out;
-	rc = compute_signature(cr.p, cr.len, auth->amz_date, auth->date, auth->region, auth->service, secret,
-			       sig);
-	if (rc == FW_EINVAL) {
-		fw_fail(err, 500, "InternalFailure", "the stored secret key is longer than %d bytes",
-			MAX_SECRET);
-		goto out;
-	}
+	rc = compute_signature(cr.p, cr.len, auth->amz_date, auth->date, auth->region, auth->service, key, sig);
 	if (rc < 0) {
 		internal(err, rc);
 		goto out;
@@ -992,6 +1012,7 @@ int sigv4_sign(const struct sigv4_request *req, const char *access_key, const ch
 {
 	const char *names[MAX_SIGNED_HEADERS], *xdate;
 	char sh[sizeof(((struct sigv4_auth *)0)->signed_headers)] = "", sig[HEX_LEN + 1], date[9];
+	unsigned char key[SIGV4_KEY_LEN] = { 0 };
 	struct cbuf cr = { 0 };
 	size_t nnames = 0, shlen = 0, xlen;
 	time_t t;
@@ -1045,13 +1066,15 @@ int sigv4_sign(const struct sigv4_request *req, const char *access_key, const ch
 		goto out;
 	memcpy(date, amz_date, 8);
 	date[8] = '\0';
-	if ((rc = compute_signature(cr.p, cr.len, amz_date, date, region, service, secret, sig)) < 0)
+	if ((rc = sigv4_signing_key(secret, date, region, service, key)) < 0 ||
+	    (rc = compute_signature(cr.p, cr.len, amz_date, date, region, service, key, sig)) < 0)
 		goto out;
 	n = snprintf(auth_out, auth_cap, "%s Credential=%s/%s/%s/%s/%s, SignedHeaders=%s, Signature=%s",
 		     ALGORITHM, access_key, date, region, service, TERMINATOR, sh, sig);
 	if (n < 0 || (size_t)n >= auth_cap)
 		rc = FW_ETOOBIG;
 out:
+	OPENSSL_cleanse(key, sizeof(key));
 	free(cr.p);
 	return rc;
 }

@@ -76,6 +76,22 @@ int sigv4_parse(const struct sigv4_request *req, struct sigv4_auth *out, struct 
 int sigv4_verify(const struct sigv4_request *req, const struct sigv4_auth *auth, const char *secret,
 		 time_t now, struct fw_error *err);
 
+/* The length of a derived signing key (kSigning: HMAC-SHA256). */
+#define SIGV4_KEY_LEN 32
+
+/* Derives kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request") into
+ * out. The key stands for the secret within one scope (a day, a region, a service), so a caller may keep
+ * it and verify many requests of that scope with sigv4_verify_key(); it is as sensitive as the secret
+ * for that day: wipe it (OPENSSL_cleanse) when done. Intermediate keys are wiped. Returns 0, FW_EINVAL
+ * (secret over 256 bytes, or a NULL argument) or FW_EIO; out is zeroed on failure. */
+int sigv4_signing_key(const char *secret, const char *date, const char *region, const char *service,
+		      unsigned char out[SIGV4_KEY_LEN]);
+
+/* sigv4_verify() with the signing key already derived for auth's scope (auth->date, region, service):
+ * the same checks and results. key is only read. */
+int sigv4_verify_key(const struct sigv4_request *req, const struct sigv4_auth *auth,
+		     const unsigned char key[SIGV4_KEY_LEN], time_t now, struct fw_error *err);
+
 /* Client side: signs req as botocore does and writes the Authorization header value into auth_out
  * (NUL-terminated). Every header in req is signed except Authorization and those botocore never signs
  * (user-agent, expect, connection, transfer-encoding, x-amzn-trace-id, amz-sdk-*, ...). req must carry

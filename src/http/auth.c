@@ -17,11 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Credential and account-parent caches. Every request authenticates and checks account parents;
- * without a cache that is several read transactions per request. Entries are dropped when the
- * generation changes (any commit touching tokens, principals, role bindings or accounts calls
- * auth_invalidate()) and after CACHE_TTL_MS, which bounds staleness when several daemons share
- * one PostgreSQL. */
+/* Credential (token, principal) and account-parent caches. Every request authenticates and checks
+ * account parents; without a cache that is several read transactions per request. Entries are
+ * dropped when the generation changes (any commit touching tokens, access keys, principals, role
+ * bindings or accounts calls auth_invalidate()) and after CACHE_TTL_MS, which bounds staleness when
+ * several daemons share one PostgreSQL. The access-key cache (api/access_keys.c) follows the same
+ * generation and bound. */
 #define CACHE_SLOTS 1024
 #define CACHE_TTL_MS 5000
 
@@ -29,6 +30,13 @@ struct token_slot {
 	char hash[65];
 	struct auth *a; /* template, copied out */
 	int64_t expires_at; /* token expiry, 0 = none */
+	int64_t cached_at;
+	uint64_t gen;
+};
+
+struct principal_slot {
+	char principal[40];
+	struct auth *a; /* template, copied out; NULL when empty */
 	int64_t cached_at;
 	uint64_t gen;
 };
@@ -43,6 +51,7 @@ struct parent_slot {
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct token_slot token_cache[CACHE_SLOTS];
+static struct principal_slot principal_cache[CACHE_SLOTS];
 static struct parent_slot parent_cache[CACHE_SLOTS];
 static _Atomic uint64_t cache_gen = 1;
 
@@ -50,6 +59,11 @@ void auth_invalidate(void *unused)
 {
 	(void)unused;
 	atomic_fetch_add(&cache_gen, 1);
+}
+
+uint64_t auth_generation(void)
+{
+	return atomic_load(&cache_gen);
 }
 
 static unsigned slot_of(const char *s)
@@ -133,7 +147,7 @@ static int load_bindings(struct store_conn *c, struct auth *a)
 	return rc < 0 ? rc : 0;
 }
 
-int auth_principal(struct store_conn *c, const char *principal, struct auth **out)
+static int principal_load(struct store_conn *c, const char *principal, struct auth **out)
 {
 	struct store_rows *rows;
 	int rc = store_query(c, "SELECT id, name FROM principals WHERE id = $1 AND disabled = 0", SARGS(ST(principal)),
@@ -159,6 +173,37 @@ int auth_principal(struct store_conn *c, const char *principal, struct auth **ou
 		return rc;
 	}
 	*out = a;
+	return 0;
+}
+
+int auth_principal(struct store_conn *c, const char *principal, struct auth **out)
+{
+	if (!principal || strlen(principal) >= sizeof(principal_cache[0].principal))
+		return principal_load(c, principal ? principal : "", out);
+	int64_t now = time_now_ms();
+	/* Read before the query: a commit that lands while we query leaves our entry already stale. */
+	uint64_t gen = atomic_load(&cache_gen);
+	struct principal_slot *sl = &principal_cache[slot_of(principal)];
+
+	pthread_mutex_lock(&cache_lock);
+	if (sl->a && sl->gen == gen && now - sl->cached_at < CACHE_TTL_MS && strcmp(sl->principal, principal) == 0) {
+		*out = auth_copy(sl->a);
+		pthread_mutex_unlock(&cache_lock);
+		return *out ? 0 : FW_ENOMEM;
+	}
+	pthread_mutex_unlock(&cache_lock);
+
+	int rc = principal_load(c, principal, out);
+	if (rc)
+		return rc;
+	struct auth *tmpl = auth_copy(*out);
+	pthread_mutex_lock(&cache_lock);
+	auth_free(sl->a);
+	sl->a = tmpl;
+	snprintf(sl->principal, sizeof(sl->principal), "%s", principal);
+	sl->cached_at = now;
+	sl->gen = gen;
+	pthread_mutex_unlock(&cache_lock);
 	return 0;
 }
 

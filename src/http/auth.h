@@ -48,13 +48,18 @@ unsigned auth_role_perms(const char *role);
  * struct auth the caller frees with auth_free(). Returns 0, FW_EAUTH (unknown, expired, revoked)
  * or FW_ESTORE. */
 int auth_token(struct store_conn *c, const char *token, struct auth **out);
-/* Same for a principal id (used by SigV4 access keys once the signature checked out). */
+/* Same for a principal id (used by SigV4 access keys once the signature checked out). Cached like
+ * tokens: until auth_invalidate() or for at most 5 s. */
 int auth_principal(struct store_conn *c, const char *principal, struct auth **out);
 void auth_free(struct auth *a);
 
 /* Drops cached credentials and account parents. Call it after any commit that changes tokens,
- * principals, role bindings or accounts: store_after_commit(c, auth_invalidate, NULL). */
+ * access keys, principals, role bindings or accounts: store_after_commit(c, auth_invalidate, NULL). */
 void auth_invalidate(void *unused);
+/* The credential cache generation: auth_invalidate() increments it. Other credential caches (access
+ * keys) read it before their store query and keep it with the entry; an entry whose generation is no
+ * longer current is stale. */
+uint64_t auth_generation(void);
 
 /* Permission mask of the caller on account (0 when the account does not exist or is not visible). */
 unsigned auth_perms(struct req *r, const char *account);
