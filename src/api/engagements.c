@@ -27,8 +27,7 @@
 static int64_t next_counter(struct store_conn *c, const char *name)
 {
 	int64_t v = -1;
-	if (store_query_int(c, "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value",
-	                    SARGS(ST(name)), &v))
+	if (store_counter_next(c, name, &v))
 		return -1;
 	return v;
 }

@@ -43,8 +43,7 @@ static bool can_see(struct req *r, const char *account, unsigned perm)
 static int next_id(struct store_conn *c, const char *counter, char *out, size_t cap)
 {
 	int64_t n = 0;
-	int rc = store_query_int(c, "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value",
-				 SARGS(ST(counter)), &n);
+	int rc = store_counter_next(c, counter, &n);
 	if (!rc)
 		snprintf(out, cap, "%s-%lld", counter, (long long)n);
 	return rc;

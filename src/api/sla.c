@@ -169,8 +169,7 @@ static int def_tx(struct store_conn *c, void *arg)
 			rc = store_exec(c, sql, SARGS(ST(x->id), ST(x->name), ST(d), SI(now)), NULL);
 		} else {
 			int64_t n = 0;
-			rc = store_query_int(c, "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value",
-					     SARGS(ST(x->k->counter)), &n);
+			rc = store_counter_next(c, x->k->counter, &n);
 			snprintf(x->id, sizeof(x->id), "%s-%lld", x->k->counter, (long long)n);
 			if (x->k == &K_SLA)
 				snprintf(sql, sizeof(sql),

@@ -857,8 +857,7 @@ static int article_tx(struct store_conn *c, void *arg)
 {
 	struct article_ctx *x = arg;
 	int64_t num = -1;
-	int rc = store_query_int(c, "UPDATE counters SET value = value + 1 WHERE name = 'KB' RETURNING value", SNOARGS,
-				 &num);
+	int rc = store_counter_next(c, "KB", &num);
 	if (rc)
 		return rc;
 	char id[32], ts[32];

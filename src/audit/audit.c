@@ -40,8 +40,14 @@ int audit_append(struct store_conn *c, const char *actor, const char *account, c
 		 const char *object, const json_t *before, const json_t *after)
 {
 	struct store_rows *rows;
-	/* The UPDATE takes the head row's lock (PostgreSQL) so concurrent daemons chain in order. */
-	int rc = store_query(c, "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash", SNOARGS, &rows);
+	/* The UPDATE takes the head row's lock (PostgreSQL) so concurrent daemons chain in order; no
+	 * RETURNING, which SQLite runs through a temporary table. */
+	int64_t changed = 0;
+	int rc = store_exec(c, "UPDATE audit_head SET seq = seq + 1 WHERE id = 1", SNOARGS, &changed);
+	if (!rc && changed != 1)
+		rc = FW_ESTORE;
+	if (!rc)
+		rc = store_query(c, "SELECT seq, hash FROM audit_head WHERE id = 1", SNOARGS, &rows);
 	if (rc)
 		return rc;
 	if (store_next(rows) != 1) {

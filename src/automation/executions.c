@@ -151,8 +151,7 @@ int rb_execution_queue(struct store_conn *c, const struct rb_request *rq, char *
 	}
 
 	int64_t num = 0;
-	if ((rc = store_query_int(c, "UPDATE counters SET value = value + 1 WHERE name = 'EXE' RETURNING value",
-				  SNOARGS, &num)))
+	if ((rc = store_counter_next(c, "EXE", &num)))
 		goto out;
 	snprintf(id, 32, "EXE-%lld", (long long)num);
 	data = json_pack("{s:O,s:{},s:[],s:s,s:i,s:b,s:I}", "inputs", inputs, "context", "steps", "phase", "main",

@@ -67,8 +67,7 @@ static int add_notification(struct store_conn *c, const char *outbox_id, int k, 
 			    const char *recipient, const struct target *t, int64_t now)
 {
 	int64_t seq = 0;
-	int rc = store_query_int(c, "UPDATE counters SET value = value + 1 WHERE name = 'ntf_seq' RETURNING value",
-				 SNOARGS, &seq);
+	int rc = store_counter_next(c, "ntf_seq", &seq);
 	if (rc)
 		return rc;
 	char id[64];

@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Group commit bounds: a batch closes when the queue is empty or this many writes are in it. */
+/* Group commit. Writers queue their job; the first one to find no batch running becomes the leader:
+ * it takes every queued job (up to BATCH_MAX), runs them in one transaction on the one write
+ * connection, marks them done and wakes their submitters, then hands leadership to the submitter of
+ * the oldest job still queued. Whoever commits is a thread that was waiting anyway, so no thread
+ * switch sits between a request and its commit when the store is idle. */
 #define BATCH_MAX 512
 
 struct hook {
@@ -39,10 +43,10 @@ struct store {
 	const struct store_backend *be;
 	char *url; /* what the backend's connect() takes */
 	pthread_mutex_t lock;
-	pthread_cond_t work;  /* writer waits for jobs */
+	pthread_cond_t idle; /* signalled when a leader finishes and nothing is queued (store_close) */
 	struct store_job *head, *tail;
 	bool stopping;
-	pthread_t writer;
+	bool leading; /* a batch is running */
 	struct store_conn *wconn;
 	struct store_conn *all; /* every connection, freed at close */
 };
@@ -158,6 +162,17 @@ int store_query_int(struct store_conn *c, const char *sql, const struct store_ar
 	return rc;
 }
 
+int store_counter_next(struct store_conn *c, const char *name, int64_t *out)
+{
+	int64_t changed = 0;
+	int rc = store_exec(c, "UPDATE counters SET value = value + 1 WHERE name = $1", SARGS(ST(name)), &changed);
+	if (rc)
+		return rc;
+	if (changed != 1)
+		return FW_ENOTFOUND;
+	return store_query_int(c, "SELECT value FROM counters WHERE name = $1", SARGS(ST(name)), out);
+}
+
 int store_query_str(struct store_conn *c, const char *sql, const struct store_arg *args, int n, char **out)
 {
 	struct store_rows *r;
@@ -248,15 +263,12 @@ static void run_batch(struct store *st, struct store_job *batch)
 	}
 }
 
-static void *writer_main(void *arg)
+/* Called with st->lock held by the submitter of job, once it is the leader. Returns with the lock held
+ * and job done. */
+static void lead(struct store *st, struct store_job *job)
 {
-	struct store *st = arg;
-	pthread_mutex_lock(&st->lock);
-	for (;;) {
-		while (!st->head && !st->stopping)
-			pthread_cond_wait(&st->work, &st->lock);
-		if (!st->head && st->stopping)
-			break;
+	st->leading = true;
+	while (!job->done) {
 		struct store_job *batch = st->head, *last = batch;
 		int n = 1;
 		while (last->next && n < BATCH_MAX) {
@@ -276,11 +288,15 @@ static void *writer_main(void *arg)
 		for (struct store_job *j = batch, *next; j; j = next) {
 			next = j->next;
 			j->done = true;
-			pthread_cond_signal(&j->cond);
+			if (j != job)
+				pthread_cond_signal(&j->cond);
 		}
 	}
-	pthread_mutex_unlock(&st->lock);
-	return NULL;
+	st->leading = false;
+	if (st->head)
+		pthread_cond_signal(&st->head->cond); /* the oldest waiter leads next */
+	else
+		pthread_cond_broadcast(&st->idle);
 }
 
 int store_write(struct store *st, store_txfn fn, void *ctx)
@@ -298,10 +314,13 @@ int store_write(struct store *st, store_txfn fn, void *ctx)
 	else
 		st->head = &job;
 	st->tail = &job;
-	pthread_cond_signal(&st->work);
-	/* job.next is rewritten by the writer when it cuts the batch; job.done is the only signal. */
-	while (!job.done)
-		pthread_cond_wait(&job.cond, &st->lock);
+	/* job.next is rewritten by the leader when it cuts the batch; job.done is the only signal. */
+	while (!job.done) {
+		if (!st->leading)
+			lead(st, &job);
+		else
+			pthread_cond_wait(&job.cond, &st->lock);
+	}
 	pthread_mutex_unlock(&st->lock);
 	pthread_cond_destroy(&job.cond);
 	return job.rc;
@@ -358,14 +377,10 @@ int store_open(const char *url, struct store **out, char *err, size_t errcap)
 		st->url = strdup(strncmp(url, "sqlite://", 9) == 0 ? url + 9 : url);
 	}
 	pthread_mutex_init(&st->lock, NULL);
-	pthread_cond_init(&st->work, NULL);
+	pthread_cond_init(&st->idle, NULL);
 	int rc = conn_new(st, true, &st->wconn, err, errcap);
 	if (!rc)
 		rc = migrate(st, err, errcap);
-	if (!rc && pthread_create(&st->writer, NULL, writer_main, st) != 0) {
-		snprintf(err, errcap, "cannot start the writer thread");
-		rc = FW_EIO;
-	}
 	if (rc) {
 		st->stopping = true;
 		for (struct store_conn *c = st->all, *n; c; c = n) {
@@ -386,10 +401,10 @@ void store_close(struct store *st)
 	if (!st)
 		return;
 	pthread_mutex_lock(&st->lock);
-	st->stopping = true;
-	pthread_cond_signal(&st->work);
+	st->stopping = true; /* no new jobs; the queued ones are run by their submitters */
+	while (st->leading || st->head)
+		pthread_cond_wait(&st->idle, &st->lock);
 	pthread_mutex_unlock(&st->lock);
-	pthread_join(st->writer, NULL);
 	for (struct store_conn *c = st->all, *n; c; c = n) {
 		n = c->next_all;
 		st->be->disconnect(c->h);

@@ -78,6 +78,11 @@ int store_query_int(struct store_conn *c, const char *sql, const struct store_ar
 int store_query_str(struct store_conn *c, const char *sql, const struct store_arg *args, int n,
 		    char **out);
 
+/* Increments the named row of the counters table and returns its new value (FW_ENOTFOUND when there
+ * is no such counter). Two plain statements: SQLite runs UPDATE ... RETURNING through a temporary
+ * table, which costs more than the update itself. Call inside store_write(). */
+int store_counter_next(struct store_conn *c, const char *name, int64_t *out);
+
 /* The last error message of the connection (for logs, never for users). */
 const char *store_errmsg(struct store_conn *c);
 /* True when the store answers a trivial query (readiness). */

@@ -1,24 +1,33 @@
 /* SQLite backend: WAL mode, one connection per thread, prepared statements cached per connection.
  * Placeholders $N of the common dialect are rewritten to SQLite's ?N at prepare time. */
+#include "store/sqlite_walbuf.h"
 #include "store/store_backend.h"
 #include "util/err.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_SLOTS 256
+/* The statement cache is set-associative: CACHE_SETS sets of CACHE_WAYS statements each, the least
+ * recently used of a set replaced on a miss. The writer connection runs every module's statements,
+ * so a direct-mapped cache re-prepared colliding ones on every request. */
+#define CACHE_SETS 256
+#define CACHE_WAYS 4
+#define CACHE_SLOTS (CACHE_SETS * CACHE_WAYS)
 
 struct cached {
 	char *sql; /* the original text, the cache key */
 	uint64_t hash;
+	uint64_t used; /* the connection's use clock when last used */
 	sqlite3_stmt *stmt;
 	bool busy; /* a store_rows is iterating it */
 };
 
 struct sq_conn {
 	sqlite3 *db;
+	uint64_t clock;
 	struct cached cache[CACHE_SLOTS];
 };
 
@@ -37,8 +46,17 @@ static uint64_t hash_sql(const char *s)
 	return h;
 }
 
+/* Once per process, before the first connection: SQLite's allocation statistics take a global mutex
+ * on every malloc and free; nothing reads them. */
+static void sq_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int sq_connect(const char *path, bool writer, void **h, char *err, size_t errcap)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, sq_setup);
 	struct sq_conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return FW_ENOMEM;
@@ -49,7 +67,7 @@ static int sq_connect(const char *path, bool writer, void **h, char *err, size_t
 		full_sync = strstr(q, "sync=full") != NULL;
 	}
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-	if (sqlite3_open_v2(p, &c->db, flags, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(p, &c->db, flags, sqlite_walbuf_vfs()) != SQLITE_OK) {
 		snprintf(err, errcap, "cannot open SQLite database %s: %s", p,
 			 c->db ? sqlite3_errmsg(c->db) : "out of memory");
 		sqlite3_close(c->db);
@@ -110,12 +128,20 @@ static char *translate(const char *sql)
 static int prepare(struct sq_conn *c, const char *sql, sqlite3_stmt **stmt, struct cached **slot)
 {
 	uint64_t h = hash_sql(sql);
-	struct cached *s = &c->cache[h % CACHE_SLOTS];
+	struct cached *set = &c->cache[(h % CACHE_SETS) * CACHE_WAYS], *s = NULL;
 	*slot = NULL;
-	if (s->stmt && s->hash == h && strcmp(s->sql, sql) == 0 && !s->busy) {
-		*stmt = s->stmt;
-		*slot = s;
-		return 0;
+	c->clock++;
+	for (int i = 0; i < CACHE_WAYS; i++) {
+		struct cached *w = &set[i];
+		if (w->stmt && w->hash == h && !w->busy && strcmp(w->sql, sql) == 0) {
+			w->used = c->clock;
+			*stmt = w->stmt;
+			*slot = w;
+			return 0;
+		}
+		/* The victim on a miss: an empty way, else the least recently used idle one. */
+		if (!w->busy && (!s || (s->stmt && (!w->stmt || w->used < s->used))))
+			s = w;
 	}
 	char *t = translate(sql);
 	if (!t)
@@ -124,11 +150,13 @@ static int prepare(struct sq_conn *c, const char *sql, sqlite3_stmt **stmt, stru
 	free(t);
 	if (rc != SQLITE_OK)
 		return FW_ESTORE;
-	if (!s->busy) {
+	char *key = s ? strdup(sql) : NULL;
+	if (key) {
 		sqlite3_finalize(s->stmt);
 		free(s->sql);
-		s->sql = strdup(sql);
+		s->sql = key;
 		s->hash = h;
+		s->used = c->clock;
 		s->stmt = *stmt;
 		*slot = s;
 	}

@@ -30,24 +30,14 @@ int tkt_load(struct store_conn *c, const char *id, json_t **out)
 static int timeline_insert(struct store_conn *c, const char *ticket, int64_t n, const char *actor, const char *type,
 			   const char *visibility, const json_t *body);
 
-/* Allocates the global sequence number and the kind's number in one statement. */
+/* Allocates the global sequence number and the kind's number. */
 static int next_numbers(struct store_conn *c, const char *prefix, int64_t *seq, int64_t *num)
 {
-	struct store_rows *r;
 	*seq = *num = -1;
-	int rc = store_query(c, "UPDATE counters SET value = value + 1 WHERE name IN ('ticket_seq', $1) "
-				"RETURNING name, value",
-			     SARGS(ST(prefix)), &r);
-	if (rc)
-		return rc;
-	while (store_next(r) == 1) {
-		if (!strcmp(store_text(r, 0), "ticket_seq"))
-			*seq = store_int(r, 1);
-		else
-			*num = store_int(r, 1);
-	}
-	store_rows_free(r);
-	return *seq < 0 || *num < 0 ? FW_ESTORE : 0;
+	int rc = store_counter_next(c, "ticket_seq", seq);
+	if (!rc)
+		rc = store_counter_next(c, prefix, num);
+	return rc ? FW_ESTORE : 0;
 }
 
 static void set_time(json_t *t, const char *field, int64_t ms)
