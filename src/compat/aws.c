@@ -132,16 +132,21 @@ static void request_id(char out[37])
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hx, hx + 8, hx + 12, hx + 16, hx + 20);
 }
 
-static int respond(struct req *r, int status, json_t *body)
+static int respond_raw(struct req *r, int status, const char *body, size_t len)
 {
 	char rid[37];
 	request_id(rid);
 	req_header(r, "x-amzn-RequestId", rid);
+	return req_raw(r, status, AWS_CT, body, len);
+}
+
+static int respond(struct req *r, int status, json_t *body)
+{
 	char *s = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (!s)
 		return FW_ENOMEM;
-	int rc = req_raw(r, status, AWS_CT, s, strlen(s));
+	int rc = respond_raw(r, status, s, strlen(s));
 	free(s);
 	return rc;
 }
@@ -230,11 +235,14 @@ static int h_aws(struct req *r)
 	} else if (c.out) {
 		rc = respond(r, 200, c.out);
 		c.out = NULL;
+	} else if (c.out_raw) {
+		rc = respond_raw(r, 200, c.out_raw, c.out_len);
 	} else {
 		rc = respond_error(r, ssm, 500, "InternalServerError",
 				   rc == FW_ESTORE ? "the store failed; try again" : "the request could not be completed");
 	}
 	json_decref(c.out);
+	free(c.out_raw);
 	json_decref(in);
 	return rc;
 }

@@ -13,7 +13,8 @@
 struct req;
 
 /* One authenticated AWS call as the service adapters see it. The adapter sets either out (a JSON object,
- * owned by the call) or an error with aws_fail(). */
+ * owned by the call), or out_raw (the answer's JSON text, malloc'ed, owned by the call) when it writes
+ * the text itself, or an error with aws_fail(). */
 struct aws_call {
 	struct req *r;        /* r->auth is the key's principal */
 	const char *op;       /* operation, e.g. "CreateCase" */
@@ -22,6 +23,8 @@ struct aws_call {
 	const char *key_account; /* account pinned on the access key, or "" */
 	bool ssm;             /* error member is "Message" (SSM) rather than "message" (Support) */
 	json_t *out;
+	char *out_raw;
+	size_t out_len;       /* bytes in out_raw */
 	int status;           /* set by aws_fail() */
 	json_t *error;        /* set by aws_fail() */
 	struct {

@@ -2,6 +2,7 @@
 #include "compat/aws_support.h"
 #include "audit/audit.h"
 #include "compat/aws.h"
+#include "compat/aws_json.h"
 #include "http/auth.h"
 #include "http/req.h"
 #include "http/server.h"
@@ -18,6 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Hard cap on a describe-cases answer: 100 cases with 5 communications of 8,000 characters each is
+ * about 4 MB. */
+#define OUT_MAX (32u << 20)
 
 #define RESOLVED_SQL "('resolved','closed','reclassified','fulfilled','cancelled','denied')"
 
@@ -295,90 +300,225 @@ static json_t *token_json(int64_t v)
 	return json_string(s);
 }
 
-/* CaseDetails of a ticket. */
-/* recent: the case's newest public comments (up to 6, newest first, each with its timeline "n"), fetched
- * for a whole page at once by recent_comms(); NULL to leave recentCommunications out. */
-static json_t *case_details(struct aws_call *c, const json_t *t, int64_t seq, json_t *recent)
+/* ---- describe-cases: CaseDetails written straight from the tickets' JSON text ---- */
+
+/* The members of a ticket (and of its "aws_case" object) a CaseDetails is made of. */
+enum { TF_ID, TF_ACCOUNT, TF_KIND, TF_TITLE, TF_STATUS, TF_CREATED, TF_RESOLVED, TF_CASE, TF_CATEGORY, TF_SEVERITY,
+       TF_PRIORITY, TF_REQUESTER, TF_CREATED_BY, TF_N };
+static const char *const ticket_keys[] = { "id",	  "account",	"kind",	    "title",	"status",
+					   "created_at",  "resolved_at", "aws_case", "category", "severity",
+					   "priority",	  "requester",	"created_by", NULL };
+enum { MF_SERVICE, MF_CATEGORY, MF_CC, MF_LANGUAGE, MF_N };
+static const char *const meta_keys[] = { "service_code", "category_code", "cc", "language", NULL };
+
+/* At most this many public comments per case in recentCommunications; one more is read to tell whether
+ * there are more (nextToken). */
+#define RECENT_COMMS 5
+
+struct case_row {
+	int64_t seq;
+	char *data; /* the ticket's JSON text (owned); the spans point into it */
+	struct aws_json_span f[TF_N], m[MF_N];
+	char id[40];
+	size_t comm_first, ncomms; /* its slice of struct page.comms */
+};
+
+/* A public comment rendered up to its caseId member: comm_text[off, off + len) is
+ * {"body":…,"submittedBy":…,"timeCreated":…,"attachmentSet":[],"caseId": */
+struct comm {
+	int64_t n;
+	size_t off, len;
+};
+
+struct page {
+	struct case_row *rows;
+	size_t nrows;
+	struct comm *comms;
+	size_t ncomms;
+	struct buf comm_text;
+};
+
+static void page_release(struct page *pg)
 {
-	char case_id[64], display[24];
-	const json_t *meta = json_object_get(t, "aws_case");
-	const char *kind = jv_str_or(t, "kind", "incident");
-	aws_case_id(jv_str_or(t, "account", ""), ticket_created_ms(t), seq, case_id, sizeof(case_id));
-	snprintf(display, sizeof(display), "%" PRId64, seq);
-	const char *svc = jv_str(meta, "service_code");
-	if (!svc)
-		svc = !strcmp(kind, "incident") ? AWS_INCIDENT_SERVICE : AWS_REQUEST_SERVICE;
-	const char *who = jv_str(t, "requester") ? jv_str(t, "requester") : jv_str(t, "created_by");
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?,s:s,s:s,s:s}", "caseId", case_id, "displayId", display,
-			      "subject", jv_str_or(t, "title", ""), "status",
-			      aws_case_status(kind, jv_str(t, "status"), json_object_get(t, "resolved_at") != NULL),
-			      "serviceCode", svc, "categoryCode",
-			      jv_str(meta, "category_code") ? jv_str(meta, "category_code") : jv_str(t, "category"),
-			      "severityCode", aws_severity_of_ticket(jv_str(t, "severity"), jv_str(t, "priority")),
-			      "submittedBy", aws_principal_label(c, who), "timeCreated", jv_str_or(t, "created_at", ""));
-	json_t *cc = json_object_get(meta, "cc");
-	json_object_set_new(o, "ccEmailAddresses", json_is_array(cc) ? json_deep_copy(cc) : json_array());
-	json_object_set_new(o, "language", json_string(jv_str_or(meta, "language", "en")));
-	if (recent) {
-		json_t *items = json_array(), *rc = json_object(), *m;
-		size_t i;
-		json_array_foreach(recent, i, m) {
-			if (i == 5) {
-				json_object_set_new(rc, "nextToken", token_json(json_integer_value(json_object_get(
-									    json_array_get(recent, 4), "n"))));
-				break;
-			}
-			json_t *copy = json_copy(m);
-			json_object_del(copy, "n");
-			json_object_set_new(copy, "caseId", json_string(case_id));
-			json_array_append_new(items, copy);
-		}
-		json_object_set_new(rc, "communications", items);
-		json_object_set_new(o, "recentCommunications", rc);
-	}
-	return o;
+	for (size_t i = 0; i < pg->nrows; i++)
+		free(pg->rows[i].data);
+	free(pg->rows);
+	free(pg->comms);
+	buf_release(&pg->comm_text);
 }
 
-/* The 6 newest public comments of every ticket in tickets (one query for the page, not one per case), as
- * {"INC-1": [comm, …]} with "n" kept for the nextToken. A new reference; NULL when the store fails. */
-static json_t *recent_comms(struct aws_call *c, json_t *tickets)
+/* A member's decoded string value into tmp; NULL when it is absent or not a string, and "\x7f" (equal to
+ * no value anything compares with) when it is longer than cap. */
+static const char *span_str(const struct aws_json_span *v, char *tmp, size_t cap)
 {
-	size_t n = json_array_size(tickets), i;
-	json_t *t, *out = json_object();
-	if (!n)
-		return out;
-	struct store_arg *args = calloc(n, sizeof(*args));
+	int rc = aws_json_string(v, tmp, cap);
+	if (rc == FW_ETOOBIG)
+		return "\x7f";
+	return rc ? NULL : tmp;
+}
+
+/* Appends the member's string literal as stored (json_dumps() wrote it, so it is valid JSON as it
+ * stands), or dflt when the member is not a string. */
+static int put_str(struct buf *b, const struct aws_json_span *v, const char *dflt)
+{
+	if (v->type == AWS_JSON_STRING)
+		return buf_append(b, v->p, v->n);
+	return aws_json_quote(b, dflt);
+}
+
+static int put_member(struct buf *b, const char *name, const struct aws_json_span *v, const char *dflt)
+{
+	int rc = buf_printf(b, ",\"%s\":", name);
+	return rc ? rc : put_str(b, v, dflt);
+}
+
+/* The newest public comments of every case of the page, one query for the page: each case's own
+ * LIMIT, so a case with thousands of comments costs no more than one with six. */
+static int page_comms(struct aws_call *c, struct page *pg)
+{
+	struct store_arg *args = calloc(pg->nrows, sizeof(*args));
 	struct buf sql = BUF_INIT(1 << 16);
-	buf_puts(&sql, "SELECT ticket, n, at, actor, body FROM (SELECT ticket, n, at, actor, body, ROW_NUMBER() OVER "
-		       "(PARTITION BY ticket ORDER BY n DESC) AS rn FROM timeline WHERE type = 'comment' AND "
-		       "visibility = 'public' AND ticket IN (");
-	json_array_foreach(tickets, i, t) {
-		args[i] = ST(jv_str_or(t, "id", ""));
-		buf_printf(&sql, "%s$%zu", i ? "," : "", i + 1);
-		json_object_set_new(out, jv_str_or(t, "id", ""), json_array());
+	struct store_rows *rows = NULL;
+	int rc = args ? 0 : FW_ENOMEM;
+	for (size_t i = 0; !rc && i < pg->nrows; i++) {
+		args[i] = ST(pg->rows[i].id);
+		rc = buf_printf(&sql,
+				"%sSELECT ticket, n, at, actor, body FROM (SELECT ticket, n, at, actor, body FROM timeline "
+				"WHERE ticket = $%zu AND type = 'comment' AND visibility = 'public' ORDER BY n DESC "
+				"LIMIT %d) AS c%zu",
+				i ? " UNION ALL " : "", i + 1, RECENT_COMMS + 1, i + 1);
 	}
-	buf_puts(&sql, ")) x WHERE rn <= 6 ORDER BY ticket, n DESC");
-	struct store_rows *rows;
-	int rc = args ? store_query(req_db(c->r), buf_str(&sql), args, (int)n, &rows) : FW_ENOMEM;
+	if (!rc)
+		rc = buf_puts(&sql, " ORDER BY 1, 2 DESC");
+	if (!rc)
+		rc = store_query(req_db(c->r), buf_str(&sql), args, (int)pg->nrows, &rows);
 	buf_release(&sql);
 	free(args);
-	if (rc) {
-		json_decref(out);
-		return NULL;
-	}
-	while (store_next(rows) == 1) {
+	if (rc)
+		return rc;
+	static const char *const body_key[] = { "body", NULL };
+	size_t cap = 0, cur = 0;
+	bool have_cur = false;
+	char last_ticket[40] = "";
+	while (!rc && (rc = store_next(rows)) == 1) {
+		const char *ticket = store_text(rows, 0);
+		rc = 0;
+		if (!ticket)
+			continue;
+		if (!have_cur || strcmp(ticket, last_ticket) != 0) {
+			have_cur = false;
+			for (size_t i = 0; i < pg->nrows; i++)
+				if (!strcmp(pg->rows[i].id, ticket)) {
+					cur = i;
+					have_cur = true;
+					pg->rows[i].comm_first = pg->ncomms;
+					pg->rows[i].ncomms = 0;
+					break;
+				}
+			snprintf(last_ticket, sizeof(last_ticket), "%s", ticket);
+			if (!have_cur)
+				continue;
+		}
+		if (pg->ncomms == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct comm *nc = realloc(pg->comms, cap * sizeof(*nc));
+			if (!nc) {
+				rc = FW_ENOMEM;
+				break;
+			}
+			pg->comms = nc;
+		}
+		const char *body = store_text(rows, 4);
+		struct aws_json_span bf[1];
+		if (!body || aws_json_fields(body, strlen(body), body_key, bf))
+			bf[0].type = AWS_JSON_ABSENT;
 		char ts[32];
 		time_fmt_ms(store_int(rows, 2), ts, sizeof(ts));
-		json_t *b = json_loads(store_text(rows, 4), 0, NULL);
-		json_array_append_new(json_object_get(out, store_text(rows, 0)),
-				      json_pack("{s:I,s:s,s:s,s:s,s:[]}", "n", (json_int_t)store_int(rows, 1), "body",
-						jv_str_or(b, "body", ""), "submittedBy",
-						aws_principal_label(c, store_text(rows, 3)), "timeCreated", ts,
-						"attachmentSet"));
-		json_decref(b);
+		struct comm *m = &pg->comms[pg->ncomms];
+		m->n = store_int(rows, 1);
+		m->off = pg->comm_text.len;
+		struct buf *b = &pg->comm_text;
+		if ((rc = buf_puts(b, "{\"body\":")) || (rc = put_str(b, &bf[0], "")) ||
+		    (rc = buf_puts(b, ",\"submittedBy\":")) ||
+		    (rc = aws_json_quote(b, aws_principal_label(c, store_text(rows, 3)))) ||
+		    (rc = buf_printf(b, ",\"timeCreated\":\"%s\",\"attachmentSet\":[],\"caseId\":", ts)))
+			break;
+		m->len = b->len - m->off;
+		pg->ncomms++;
+		pg->rows[cur].ncomms++;
 	}
 	store_rows_free(rows);
-	return out;
+	return rc < 0 ? rc : 0;
+}
+
+/* One CaseDetails. with_comms: add recentCommunications from the page's comments. */
+static int put_case(struct aws_call *c, struct buf *b, const struct page *pg, const struct case_row *row,
+		    bool with_comms)
+{
+	const struct aws_json_span *f = row->f, *m = row->m;
+	char account[128], created[64], kind_s[32], status_s[32], sev_s[32], prio_s[32], who_s[64];
+	char case_id[160];
+	const char *kind = span_str(&f[TF_KIND], kind_s, sizeof(kind_s));
+	const char *created_at = span_str(&f[TF_CREATED], created, sizeof(created));
+	int64_t created_ms = 0;
+	int rc;
+
+	if (!kind)
+		kind = "incident";
+	if (created_at)
+		time_parse_rfc3339(created_at, &created_ms);
+	const char *acc = span_str(&f[TF_ACCOUNT], account, sizeof(account));
+	aws_case_id(acc ? acc : "", created_ms, row->seq, case_id, sizeof(case_id));
+	const char *who = span_str(&f[TF_REQUESTER], who_s, sizeof(who_s));
+	if (!who)
+		who = span_str(&f[TF_CREATED_BY], who_s, sizeof(who_s));
+	const struct aws_json_span *category = m[MF_CATEGORY].type == AWS_JSON_STRING ? &m[MF_CATEGORY] : &f[TF_CATEGORY];
+
+	if ((rc = buf_puts(b, "{\"caseId\":")) || (rc = aws_json_quote(b, case_id)) ||
+	    (rc = buf_printf(b, ",\"displayId\":\"%" PRId64 "\"", row->seq)) ||
+	    (rc = put_member(b, "subject", &f[TF_TITLE], "")) ||
+	    (rc = buf_printf(b, ",\"status\":\"%s\"",
+			     aws_case_status(kind, span_str(&f[TF_STATUS], status_s, sizeof(status_s)),
+					     f[TF_RESOLVED].type != AWS_JSON_ABSENT))) ||
+	    (rc = put_member(b, "serviceCode", &m[MF_SERVICE],
+			     !strcmp(kind, "incident") ? AWS_INCIDENT_SERVICE : AWS_REQUEST_SERVICE)))
+		return rc;
+	/* categoryCode is null, not left out, when the case has none (as json_pack's "s?" wrote it). */
+	if ((rc = category->type == AWS_JSON_STRING ? put_member(b, "categoryCode", category, "")
+						     : buf_puts(b, ",\"categoryCode\":null")) ||
+	    (rc = buf_printf(b, ",\"severityCode\":\"%s\",\"submittedBy\":",
+			     aws_severity_of_ticket(span_str(&f[TF_SEVERITY], sev_s, sizeof(sev_s)),
+						    span_str(&f[TF_PRIORITY], prio_s, sizeof(prio_s))))) ||
+	    (rc = aws_json_quote(b, aws_principal_label(c, who))) || (rc = put_member(b, "timeCreated", &f[TF_CREATED], "")) ||
+	    (rc = buf_puts(b, ",\"ccEmailAddresses\":")) ||
+	    (rc = m[MF_CC].type == AWS_JSON_ARRAY ? buf_append(b, m[MF_CC].p, m[MF_CC].n) : buf_puts(b, "[]")) ||
+	    (rc = put_member(b, "language", &m[MF_LANGUAGE], "en")))
+		return rc;
+	if (with_comms) {
+		size_t n = row->ncomms;
+		rc = buf_puts(b, ",\"recentCommunications\":{");
+		if (!rc && n > RECENT_COMMS)
+			rc = buf_printf(b, "\"nextToken\":\"%" PRId64 "\",",
+					pg->comms[row->comm_first + RECENT_COMMS - 1].n);
+		if (!rc)
+			rc = buf_puts(b, "\"communications\":[");
+		for (size_t i = 0; !rc && i < n && i < RECENT_COMMS; i++) {
+			const struct comm *cm = &pg->comms[row->comm_first + i];
+			if (i)
+				rc = buf_puts(b, ",");
+			if (!rc)
+				rc = buf_append(b, buf_str(&pg->comm_text) + cm->off, cm->len);
+			if (!rc)
+				rc = aws_json_quote(b, case_id);
+			if (!rc)
+				rc = buf_puts(b, "}");
+		}
+		if (!rc)
+			rc = buf_puts(b, "]}");
+		if (rc)
+			return rc;
+	}
+	return buf_puts(b, "}");
 }
 
 /* ---- operations ---- */
@@ -508,43 +648,76 @@ static int op_describe_cases(struct aws_call *c)
 	if (rc)
 		return aws_fail(c, 500, "InternalServerError", NULL, "the store could not be read; try again");
 	/* Collect first: building details queries the store again on this thread's connection. */
-	json_t *tickets = json_array();
+	struct page pg = { .comm_text = BUF_INIT(OUT_MAX) };
+	struct buf out = BUF_INIT(OUT_MAX);
 	int64_t last = 0, next = 0;
 	int n = 0;
-	while (store_next(rows) == 1) {
+	pg.rows = calloc((size_t)max, sizeof(*pg.rows));
+	while (pg.rows && (rc = store_next(rows)) == 1) {
 		if (n++ == max) {
 			next = last;
 			break;
 		}
 		last = store_int(rows, 0);
-		json_t *t = json_loads(store_text(rows, 1), 0, NULL);
-		if (t)
-			json_array_append_new(tickets, t);
+		struct case_row *row = &pg.rows[pg.nrows];
+		const char *data = store_text(rows, 1);
+		size_t len = data ? strlen(data) : 0;
+		/* A ticket whose JSON does not read is left out, as before. */
+		if (!data || aws_json_fields(data, len, ticket_keys, row->f) || !(row->data = malloc(len + 1)))
+			continue;
+		memcpy(row->data, data, len + 1);
+		/* Re-point the spans from the row's text to our copy. */
+		for (int i = 0; i < TF_N; i++)
+			row->f[i].p = row->f[i].p ? row->data + (row->f[i].p - data) : NULL;
+		if (row->f[TF_CASE].type != AWS_JSON_OBJECT ||
+		    aws_json_fields(row->f[TF_CASE].p, row->f[TF_CASE].n, meta_keys, row->m))
+			memset(row->m, 0, sizeof(row->m));
+		if (aws_json_string(&row->f[TF_ID], row->id, sizeof(row->id)))
+			row->id[0] = '\0';
+		row->seq = last;
+		pg.nrows++;
 	}
 	store_rows_free(rows);
-	if (str_in(c, "displayId") && json_array_size(tickets) == 0) {
-		json_decref(tickets);
-		return aws_fail(c, 400, "CaseIdNotFound", NULL, "Case with display id %.32s not found",
-				str_in(c, "displayId"));
+	if (!pg.rows) {
+		rc = aws_fail(c, 500, "InternalServerError", NULL, "out of memory; try again");
+		goto out;
 	}
-	json_t *recent = with_comms ? recent_comms(c, tickets) : NULL;
-	if (with_comms && !recent) {
-		json_decref(tickets);
-		return aws_fail(c, 500, "InternalServerError", NULL, "the store could not be read; try again");
+	if (str_in(c, "displayId") && pg.nrows == 0) {
+		rc = aws_fail(c, 400, "CaseIdNotFound", NULL, "Case with display id %.32s not found",
+			      str_in(c, "displayId"));
+		goto out;
 	}
-	json_t *cases = json_array();
-	size_t i;
-	json_t *t;
-	json_array_foreach(tickets, i, t) {
-		json_array_append_new(cases, case_details(c, t, json_integer_value(json_object_get(t, "seq")),
-							  recent ? json_object_get(recent, jv_str_or(t, "id", "")) : NULL));
+	if (with_comms && pg.nrows && page_comms(c, &pg)) {
+		rc = aws_fail(c, 500, "InternalServerError", NULL, "the store could not be read; try again");
+		goto out;
 	}
-	json_decref(recent);
-	json_decref(tickets);
-	c->out = json_pack("{s:o}", "cases", cases);
-	if (next)
-		json_object_set_new(c->out, "nextToken", token_json(next));
-	return 0;
+	rc = buf_puts(&out, "{\"cases\":[");
+	for (size_t i = 0; !rc && i < pg.nrows; i++) {
+		if (i)
+			rc = buf_puts(&out, ",");
+		if (!rc)
+			rc = put_case(c, &out, &pg, &pg.rows[i], with_comms);
+	}
+	if (!rc)
+		rc = buf_puts(&out, "]");
+	if (!rc && next)
+		rc = buf_printf(&out, ",\"nextToken\":\"%" PRId64 "\"", next);
+	if (!rc)
+		rc = buf_puts(&out, "}");
+	if (rc) {
+		rc = aws_fail(c, 500, "InternalServerError", NULL,
+			      rc == FW_ETOOBIG ? "the answer is too large; ask for fewer cases (maxResults)"
+					       : "the answer could not be built; try again");
+		goto out;
+	}
+	c->out_len = out.len;
+	c->out_raw = buf_detach(&out);
+	if (!c->out_raw)
+		rc = aws_fail(c, 500, "InternalServerError", NULL, "out of memory; try again");
+out:
+	buf_release(&out);
+	page_release(&pg);
+	return rc;
 }
 
 static int op_describe_communications(struct aws_call *c)
