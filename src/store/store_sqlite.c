@@ -25,8 +25,22 @@ struct cached {
 	bool busy; /* a store_rows is iterating it */
 };
 
+/* Checkpoints run on their own thread and connection, so the writer does not copy WAL pages into the
+ * database file (and fsync it) while requests wait for their commit. */
+#define CKPT_PAGES 8000	  /* WAL pages (32 MB) that start a checkpoint: pages written again meanwhile are copied once */
+#define CKPT_INLINE 64000 /* the checkpointer fell this far behind: the writer checkpoints itself */
+
+struct ckpt {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool want, stop;
+	sqlite3 *db;
+};
+
 struct sq_conn {
 	sqlite3 *db;
+	struct ckpt *ckpt; /* the writer's checkpointer */
 	uint64_t clock;
 	struct cached cache[CACHE_SLOTS];
 };
@@ -53,6 +67,110 @@ static void sq_setup(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+static int open_db(const char *path, sqlite3 **db, bool full_sync, char *err, size_t errcap)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(path, db, flags, sqlite_walbuf_vfs()) != SQLITE_OK) {
+		snprintf(err, errcap, "cannot open SQLite database %s: %s", path,
+			 *db ? sqlite3_errmsg(*db) : "out of memory");
+		sqlite3_close(*db);
+		*db = NULL;
+		return FW_ESTORE;
+	}
+	sqlite3_busy_timeout(*db, 10000);
+	/* WAL + synchronous=NORMAL: a committed transaction survives a crash of the process (kill -9);
+	 * sync=full in the URL also makes it survive power loss, at the cost of an fsync per batch. */
+	char pragmas[256];
+	snprintf(pragmas, sizeof(pragmas),
+		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; "
+		 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+		 full_sync ? "FULL" : "NORMAL");
+	char *msg = NULL;
+	if (sqlite3_exec(*db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errcap, "cannot configure SQLite: %s", msg ? msg : "?");
+		sqlite3_free(msg);
+		sqlite3_close(*db);
+		*db = NULL;
+		return FW_ESTORE;
+	}
+	return 0;
+}
+
+static void *ckpt_main(void *arg)
+{
+	struct ckpt *k = arg;
+	pthread_mutex_lock(&k->lock);
+	for (;;) {
+		while (!k->want && !k->stop)
+			pthread_cond_wait(&k->cond, &k->lock);
+		if (k->stop)
+			break;
+		k->want = false;
+		pthread_mutex_unlock(&k->lock);
+		sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&k->lock);
+	}
+	pthread_mutex_unlock(&k->lock);
+	return NULL;
+}
+
+/* After each commit of the writer (replaces SQLite's automatic checkpoint). */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct ckpt *k = arg;
+	if (pages >= CKPT_INLINE) {
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	} else if (pages >= CKPT_PAGES) {
+		pthread_mutex_lock(&k->lock);
+		if (!k->want) {
+			k->want = true;
+			pthread_cond_signal(&k->cond);
+		}
+		pthread_mutex_unlock(&k->lock);
+	}
+	return SQLITE_OK;
+}
+
+static struct ckpt *ckpt_start(const char *path, sqlite3 *writer, char *err, size_t errcap)
+{
+	struct ckpt *k = calloc(1, sizeof(*k));
+	if (!k) {
+		snprintf(err, errcap, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&k->lock, NULL);
+	pthread_cond_init(&k->cond, NULL);
+	if (open_db(path, &k->db, false, err, errcap))
+		goto fail;
+	if (pthread_create(&k->thread, NULL, ckpt_main, k) != 0) {
+		snprintf(err, errcap, "cannot start the checkpoint thread");
+		sqlite3_close(k->db);
+		goto fail;
+	}
+	sqlite3_wal_hook(writer, wal_hook, k);
+	return k;
+fail:
+	pthread_mutex_destroy(&k->lock);
+	pthread_cond_destroy(&k->cond);
+	free(k);
+	return NULL;
+}
+
+static void ckpt_stop(struct ckpt *k)
+{
+	if (!k)
+		return;
+	pthread_mutex_lock(&k->lock);
+	k->stop = true;
+	pthread_cond_signal(&k->cond);
+	pthread_mutex_unlock(&k->lock);
+	pthread_join(k->thread, NULL);
+	sqlite3_close(k->db);
+	pthread_mutex_destroy(&k->lock);
+	pthread_cond_destroy(&k->cond);
+	free(k);
+}
+
 static int sq_connect(const char *path, bool writer, void **h, char *err, size_t errcap)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -66,33 +184,16 @@ static int sq_connect(const char *path, bool writer, void **h, char *err, size_t
 		*q++ = '\0';
 		full_sync = strstr(q, "sync=full") != NULL;
 	}
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-	if (sqlite3_open_v2(p, &c->db, flags, sqlite_walbuf_vfs()) != SQLITE_OK) {
-		snprintf(err, errcap, "cannot open SQLite database %s: %s", p,
-			 c->db ? sqlite3_errmsg(c->db) : "out of memory");
+	int rc = open_db(p, &c->db, full_sync, err, errcap);
+	if (!rc && writer && !(c->ckpt = ckpt_start(p, c->db, err, errcap))) {
 		sqlite3_close(c->db);
-		free(p);
-		free(c);
-		return FW_ESTORE;
+		rc = FW_ESTORE;
 	}
 	free(p);
-	sqlite3_busy_timeout(c->db, 10000);
-	/* WAL + synchronous=NORMAL: a committed transaction survives a crash of the process (kill -9);
-	 * sync=full in the URL also makes it survive power loss, at the cost of an fsync per batch. */
-	char pragmas[256];
-	snprintf(pragmas, sizeof(pragmas),
-		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; "
-		 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
-		 full_sync ? "FULL" : "NORMAL");
-	char *msg = NULL;
-	if (sqlite3_exec(c->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errcap, "cannot configure SQLite: %s", msg ? msg : "?");
-		sqlite3_free(msg);
-		sqlite3_close(c->db);
+	if (rc) {
 		free(c);
-		return FW_ESTORE;
+		return rc;
 	}
-	(void)writer;
 	*h = c;
 	return 0;
 }
@@ -100,6 +201,10 @@ static int sq_connect(const char *path, bool writer, void **h, char *err, size_t
 static void sq_disconnect(void *h)
 {
 	struct sq_conn *c = h;
+	if (c->ckpt) {
+		sqlite3_wal_hook(c->db, NULL, NULL);
+		ckpt_stop(c->ckpt);
+	}
 	for (int i = 0; i < CACHE_SLOTS; i++) {
 		sqlite3_finalize(c->cache[i].stmt);
 		free(c->cache[i].sql);
