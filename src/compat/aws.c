@@ -16,6 +16,8 @@
 #include "util/timeutil.h"
 
 #include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,67 @@ int aws_call_account(struct aws_call *c, const char *requested, unsigned perm, c
 	return 0;
 }
 
+/* Labels of principals, shared by all calls: describe-cases names a submitter per case and per
+ * communication. Kept like the credential caches of http/auth.c: dropped when its generation moves
+ * (principals changed on this daemon) and after LABEL_TTL_MS (changed by another daemon). */
+#define LABEL_SLOTS 256
+#define LABEL_TTL_MS 5000
+
+struct label_slot {
+	char id[40];
+	char label[128];
+	int64_t cached_at;
+	uint64_t gen;
+};
+
+static pthread_mutex_t label_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct label_slot label_cache[LABEL_SLOTS];
+
+static struct label_slot *label_slot_of(const char *id)
+{
+	unsigned h = 2166136261u;
+	for (const char *p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return &label_cache[h % LABEL_SLOTS];
+}
+
+/* The label of principal into out (128 bytes): from the shared cache, else from the store. */
+static void label_lookup(struct aws_call *c, const char *principal, char *out)
+{
+	int64_t now = time_now_ms();
+	uint64_t gen = auth_generation();
+	struct label_slot *sl = label_slot_of(principal);
+	bool cacheable = strlen(principal) < sizeof(sl->id);
+
+	pthread_mutex_lock(&label_mu);
+	bool hit = cacheable && sl->gen == gen && now - sl->cached_at < LABEL_TTL_MS && now >= sl->cached_at &&
+		   !strcmp(sl->id, principal);
+	if (hit)
+		memcpy(out, sl->label, sizeof(sl->label));
+	pthread_mutex_unlock(&label_mu);
+	if (hit)
+		return;
+
+	snprintf(out, 128, "%s", principal);
+	struct store_rows *rows;
+	if (store_query(req_db(c->r), "SELECT email, name FROM principals WHERE id = $1", SARGS(ST(principal)), &rows))
+		return; /* store trouble: answer with the id, cache nothing */
+	if (store_next(rows) == 1) {
+		const char *v = store_text(rows, 0) && *store_text(rows, 0) ? store_text(rows, 0) : store_text(rows, 1);
+		if (v)
+			snprintf(out, 128, "%s", v);
+	}
+	store_rows_free(rows);
+	if (!cacheable)
+		return;
+	pthread_mutex_lock(&label_mu);
+	snprintf(sl->id, sizeof(sl->id), "%s", principal);
+	memcpy(sl->label, out, sizeof(sl->label));
+	sl->cached_at = now;
+	sl->gen = gen;
+	pthread_mutex_unlock(&label_mu);
+}
+
 const char *aws_principal_label(struct aws_call *c, const char *principal)
 {
 	if (!principal)
@@ -88,18 +151,7 @@ const char *aws_principal_label(struct aws_call *c, const char *principal)
 			return c->names[i].label;
 	int slot = c->nnames++ % 8;
 	snprintf(c->names[slot].id, sizeof(c->names[slot].id), "%s", principal);
-	snprintf(c->names[slot].label, sizeof(c->names[slot].label), "%s", principal);
-	struct store_rows *rows;
-	if (!store_query(req_db(c->r), "SELECT email, name FROM principals WHERE id = $1", SARGS(ST(principal)),
-			 &rows)) {
-		if (store_next(rows) == 1) {
-			const char *v = store_text(rows, 0) && *store_text(rows, 0) ? store_text(rows, 0)
-										  : store_text(rows, 1);
-			if (v)
-				snprintf(c->names[slot].label, sizeof(c->names[slot].label), "%s", v);
-		}
-		store_rows_free(rows);
-	}
+	label_lookup(c, principal, c->names[slot].label);
 	return c->names[slot].label;
 }
 
@@ -124,11 +176,28 @@ static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *k
 	return MHD_YES;
 }
 
+/* Request ids only need to be unique: 64 random bits drawn once per process, then a counter (asking
+ * the random generator on every request showed in profiles). */
+static char rid_prefix[17];
+static pthread_once_t rid_once = PTHREAD_ONCE_INIT;
+static _Atomic uint64_t rid_seq;
+
+static void rid_init(void)
+{
+	if (crypto_random_hex(8, rid_prefix, sizeof(rid_prefix)))
+		snprintf(rid_prefix, sizeof(rid_prefix), "%016llx", (unsigned long long)time_now_ms());
+}
+
 static void request_id(char out[37])
 {
+	static const char hex[] = "0123456789abcdef";
 	char hx[33];
-	if (crypto_random_hex(16, hx, sizeof(hx)))
-		snprintf(hx, sizeof(hx), "%032llx", (unsigned long long)time_now_ms());
+	pthread_once(&rid_once, rid_init);
+	uint64_t n = atomic_fetch_add(&rid_seq, 1);
+	memcpy(hx, rid_prefix, 16);
+	for (int i = 31; i >= 16; i--, n >>= 4)
+		hx[i] = hex[n & 15];
+	hx[32] = '\0';
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hx, hx + 8, hx + 12, hx + 16, hx + 20);
 }
 

@@ -172,7 +172,8 @@ static int scan_literal(struct scan *s, const char *word)
 	return 0;
 }
 
-static int scan_object(struct scan *s, int depth, const char *const *keys, struct aws_json_span *out);
+struct wanted;
+static int scan_object(struct scan *s, int depth, const struct wanted *w);
 static int scan_array(struct scan *s, int depth);
 
 static int scan_value(struct scan *s, int depth, struct aws_json_span *v)
@@ -189,7 +190,7 @@ static int scan_value(struct scan *s, int depth, struct aws_json_span *v)
 		break;
 	case '{':
 		v->type = AWS_JSON_OBJECT;
-		rc = scan_object(s, depth + 1, NULL, NULL);
+		rc = scan_object(s, depth + 1, NULL);
 		break;
 	case '[':
 		v->type = AWS_JSON_ARRAY;
@@ -243,18 +244,33 @@ static int scan_array(struct scan *s, int depth)
 	}
 }
 
-/* Whether the member name k (its literal, quotes included) is name. */
-static bool name_is(const char *k, size_t klen, const char *name)
+/* The member names aws_json_fields() looks for, with their lengths. */
+struct wanted {
+	const char *const *keys;
+	size_t lens[AWS_JSON_MAX_KEYS];
+	size_t n;
+	struct aws_json_span *out;
+};
+
+/* Records v for every wanted name equal to the member name k (its literal, quotes included). */
+static void match(const struct wanted *w, const char *k, size_t klen, const struct aws_json_span *v)
 {
-	size_t n = strlen(name);
-	if (!memchr(k + 1, '\\', klen - 2))
-		return klen - 2 == n && memcmp(k + 1, name, n) == 0;
+	const char *name = k + 1;
+	size_t n = klen - 2;
 	char tmp[128];
-	struct aws_json_span v = { k, klen, AWS_JSON_STRING };
-	return aws_json_string(&v, tmp, sizeof(tmp)) == 0 && strcmp(tmp, name) == 0;
+	if (memchr(name, '\\', n)) {
+		struct aws_json_span lit = { k, klen, AWS_JSON_STRING };
+		if (aws_json_string(&lit, tmp, sizeof(tmp)))
+			return;
+		name = tmp;
+		n = strlen(tmp);
+	}
+	for (size_t i = 0; i < w->n; i++)
+		if (w->lens[i] == n && memcmp(w->keys[i], name, n) == 0)
+			w->out[i] = *v;
 }
 
-static int scan_object(struct scan *s, int depth, const char *const *keys, struct aws_json_span *out)
+static int scan_object(struct scan *s, int depth, const struct wanted *w)
 {
 	if (depth > AWS_JSON_MAX_DEPTH)
 		return FW_EINVAL;
@@ -279,9 +295,8 @@ static int scan_object(struct scan *s, int depth, const char *const *keys, struc
 		s->p++;
 		if (scan_value(s, depth, &v))
 			return FW_EINVAL;
-		for (size_t i = 0; keys && keys[i]; i++)
-			if (name_is(k, klen, keys[i]))
-				out[i] = v;
+		if (w)
+			match(w, k, klen, &v);
 		skip_ws(s);
 		if (s->p >= s->end)
 			return FW_EINVAL;
@@ -297,18 +312,22 @@ static int scan_object(struct scan *s, int depth, const char *const *keys, struc
 int aws_json_fields(const char *s, size_t n, const char *const *keys, struct aws_json_span *out)
 {
 	struct scan sc = { s, s + n };
-	size_t nkeys = 0;
-	while (keys[nkeys])
-		nkeys++;
-	memset(out, 0, nkeys * sizeof(*out));
+	struct wanted w = { .keys = keys, .out = out };
+	while (keys[w.n])
+		w.n++;
+	memset(out, 0, w.n * sizeof(*out));
+	if (w.n > AWS_JSON_MAX_KEYS)
+		return FW_EINVAL;
+	for (size_t i = 0; i < w.n; i++)
+		w.lens[i] = strlen(keys[i]);
 	skip_ws(&sc);
 	int rc = FW_EINVAL;
-	if (sc.p < sc.end && *sc.p == '{' && !scan_object(&sc, 1, keys, out)) {
+	if (sc.p < sc.end && *sc.p == '{' && !scan_object(&sc, 1, &w)) {
 		skip_ws(&sc);
 		rc = sc.p == sc.end ? 0 : FW_EINVAL;
 	}
 	if (rc)
-		memset(out, 0, nkeys * sizeof(*out));
+		memset(out, 0, w.n * sizeof(*out));
 	return rc;
 }
 

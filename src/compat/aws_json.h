@@ -34,10 +34,14 @@ struct aws_json_span {
 /* Nesting deeper than this is refused (jansson allows 2048; stored tickets nest 3 levels). */
 #define AWS_JSON_MAX_DEPTH 64
 
+/* At most this many names per aws_json_fields() call. */
+#define AWS_JSON_MAX_KEYS 32
+
 /* Validates s[0..n) as one JSON object (whitespace around it allowed) and, for each name in keys
- * (NULL-terminated), sets out[i] to its member's value; out[i].type is AWS_JSON_ABSENT when there is no
- * such member. When a name repeats the last value counts, as with json_loads(). Returns 0, or FW_EINVAL
- * when the text is not a valid JSON object (then out is all ABSENT). */
+ * (NULL-terminated, at most AWS_JSON_MAX_KEYS), sets out[i] to its member's value; out[i].type is
+ * AWS_JSON_ABSENT when there is no such member. When a name repeats the last value counts, as with
+ * json_loads(). Returns 0, or FW_EINVAL when the text is not a valid JSON object or there are too many
+ * names (then out is all ABSENT). */
 int aws_json_fields(const char *s, size_t n, const char *const *keys, struct aws_json_span *out);
 
 /* Decodes the string value v into out (NUL-terminated, cap bytes). Returns 0, FW_EINVAL when v is not

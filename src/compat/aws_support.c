@@ -326,6 +326,7 @@ struct case_row {
 /* A public comment rendered up to its caseId member: comm_text[off, off + len) is
  * {"body":…,"submittedBy":…,"timeCreated":…,"attachmentSet":[],"caseId": */
 struct comm {
+	size_t row; /* index in struct page.rows */
 	int64_t n;
 	size_t off, len;
 };
@@ -366,14 +367,59 @@ static int put_str(struct buf *b, const struct aws_json_span *v, const char *dfl
 	return aws_json_quote(b, dflt);
 }
 
+/* Appends v in decimal: the answers are built with a few hundred appends, printf would dominate. */
+static int put_int(struct buf *b, int64_t v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	do
+		d[--i] = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		d[--i] = '-';
+	return buf_append(b, d + i, sizeof(d) - i);
+}
+
+/* ,"name":"decimal v" */
+static int put_int_member(struct buf *b, const char *name, int64_t v)
+{
+	int rc;
+	if ((rc = buf_puts(b, ",\"")) || (rc = buf_puts(b, name)) || (rc = buf_puts(b, "\":\"")) || (rc = put_int(b, v)))
+		return rc;
+	return buf_puts(b, "\"");
+}
+
+/* ,"name": and the member's string literal (or dflt) */
 static int put_member(struct buf *b, const char *name, const struct aws_json_span *v, const char *dflt)
 {
-	int rc = buf_printf(b, ",\"%s\":", name);
-	return rc ? rc : put_str(b, v, dflt);
+	int rc;
+	if ((rc = buf_puts(b, ",\"")) || (rc = buf_puts(b, name)) || (rc = buf_puts(b, "\":")))
+		return rc;
+	return put_str(b, v, dflt);
+}
+
+/* ,"name":"s" for s made of characters that need no escaping (codes, times) */
+static int put_plain(struct buf *b, const char *name, const char *s)
+{
+	int rc;
+	if ((rc = buf_puts(b, ",\"")) || (rc = buf_puts(b, name)) || (rc = buf_puts(b, "\":\"")) || (rc = buf_puts(b, s)))
+		return rc;
+	return buf_puts(b, "\"");
+}
+
+/* By case, newest first. */
+static int comm_cmp(const void *a, const void *b)
+{
+	const struct comm *x = a, *y = b;
+	if (x->row != y->row)
+		return x->row < y->row ? -1 : 1;
+	return x->n > y->n ? -1 : x->n < y->n;
 }
 
 /* The newest public comments of every case of the page, one query for the page: each case's own
- * LIMIT, so a case with thousands of comments costs no more than one with six. */
+ * LIMIT, so a case with thousands of comments costs no more than one with six. The parts of a
+ * UNION ALL come in no promised order; they are sorted here. */
 static int page_comms(struct aws_call *c, struct page *pg)
 {
 	struct store_arg *args = calloc(pg->nrows, sizeof(*args));
@@ -382,14 +428,15 @@ static int page_comms(struct aws_call *c, struct page *pg)
 	int rc = args ? 0 : FW_ENOMEM;
 	for (size_t i = 0; !rc && i < pg->nrows; i++) {
 		args[i] = ST(pg->rows[i].id);
-		rc = buf_printf(&sql,
-				"%sSELECT ticket, n, at, actor, body FROM (SELECT ticket, n, at, actor, body FROM timeline "
-				"WHERE ticket = $%zu AND type = 'comment' AND visibility = 'public' ORDER BY n DESC "
-				"LIMIT %d) AS c%zu",
-				i ? " UNION ALL " : "", i + 1, RECENT_COMMS + 1, i + 1);
+		if ((rc = buf_puts(&sql, i ? " UNION ALL " : "")) ||
+		    (rc = buf_puts(&sql, "SELECT ticket, n, at, actor, body FROM (SELECT ticket, n, at, actor, body "
+					 "FROM timeline WHERE ticket = $")) ||
+		    (rc = put_int(&sql, (int64_t)i + 1)) ||
+		    (rc = buf_puts(&sql, " AND type = 'comment' AND visibility = 'public' ORDER BY n DESC LIMIT ")) ||
+		    (rc = put_int(&sql, RECENT_COMMS + 1)) || (rc = buf_puts(&sql, ") AS c")))
+			break;
+		rc = put_int(&sql, (int64_t)i + 1);
 	}
-	if (!rc)
-		rc = buf_puts(&sql, " ORDER BY 1, 2 DESC");
 	if (!rc)
 		rc = store_query(req_db(c->r), buf_str(&sql), args, (int)pg->nrows, &rows);
 	buf_release(&sql);
@@ -398,26 +445,19 @@ static int page_comms(struct aws_call *c, struct page *pg)
 		return rc;
 	static const char *const body_key[] = { "body", NULL };
 	size_t cap = 0, cur = 0;
-	bool have_cur = false;
-	char last_ticket[40] = "";
 	while (!rc && (rc = store_next(rows)) == 1) {
 		const char *ticket = store_text(rows, 0);
 		rc = 0;
 		if (!ticket)
 			continue;
-		if (!have_cur || strcmp(ticket, last_ticket) != 0) {
-			have_cur = false;
-			for (size_t i = 0; i < pg->nrows; i++)
-				if (!strcmp(pg->rows[i].id, ticket)) {
-					cur = i;
-					have_cur = true;
-					pg->rows[i].comm_first = pg->ncomms;
-					pg->rows[i].ncomms = 0;
-					break;
-				}
-			snprintf(last_ticket, sizeof(last_ticket), "%s", ticket);
-			if (!have_cur)
+		/* Rows of one case come together: look the case up when the ticket changes. */
+		if (strcmp(ticket, pg->rows[cur].id) != 0) {
+			size_t i = 0;
+			while (i < pg->nrows && strcmp(pg->rows[i].id, ticket) != 0)
+				i++;
+			if (i == pg->nrows)
 				continue;
+			cur = i;
 		}
 		if (pg->ncomms == cap) {
 			cap = cap ? cap * 2 : 64;
@@ -435,20 +475,28 @@ static int page_comms(struct aws_call *c, struct page *pg)
 		char ts[32];
 		time_fmt_ms(store_int(rows, 2), ts, sizeof(ts));
 		struct comm *m = &pg->comms[pg->ncomms];
+		m->row = cur;
 		m->n = store_int(rows, 1);
 		m->off = pg->comm_text.len;
 		struct buf *b = &pg->comm_text;
 		if ((rc = buf_puts(b, "{\"body\":")) || (rc = put_str(b, &bf[0], "")) ||
 		    (rc = buf_puts(b, ",\"submittedBy\":")) ||
 		    (rc = aws_json_quote(b, aws_principal_label(c, store_text(rows, 3)))) ||
-		    (rc = buf_printf(b, ",\"timeCreated\":\"%s\",\"attachmentSet\":[],\"caseId\":", ts)))
+		    (rc = put_plain(b, "timeCreated", ts)) || (rc = buf_puts(b, ",\"attachmentSet\":[],\"caseId\":")))
 			break;
 		m->len = b->len - m->off;
 		pg->ncomms++;
-		pg->rows[cur].ncomms++;
 	}
 	store_rows_free(rows);
-	return rc < 0 ? rc : 0;
+	if (rc < 0)
+		return rc;
+	qsort(pg->comms, pg->ncomms, sizeof(*pg->comms), comm_cmp);
+	for (size_t i = pg->ncomms; i-- > 0;) {
+		struct case_row *row = &pg->rows[pg->comms[i].row];
+		row->comm_first = i;
+		row->ncomms++;
+	}
+	return 0;
 }
 
 /* One CaseDetails. with_comms: add recentCommunications from the page's comments. */
@@ -475,20 +523,21 @@ static int put_case(struct aws_call *c, struct buf *b, const struct page *pg, co
 	const struct aws_json_span *category = m[MF_CATEGORY].type == AWS_JSON_STRING ? &m[MF_CATEGORY] : &f[TF_CATEGORY];
 
 	if ((rc = buf_puts(b, "{\"caseId\":")) || (rc = aws_json_quote(b, case_id)) ||
-	    (rc = buf_printf(b, ",\"displayId\":\"%" PRId64 "\"", row->seq)) ||
+	    (rc = put_int_member(b, "displayId", row->seq)) ||
 	    (rc = put_member(b, "subject", &f[TF_TITLE], "")) ||
-	    (rc = buf_printf(b, ",\"status\":\"%s\"",
-			     aws_case_status(kind, span_str(&f[TF_STATUS], status_s, sizeof(status_s)),
-					     f[TF_RESOLVED].type != AWS_JSON_ABSENT))) ||
+	    (rc = put_plain(b, "status",
+			    aws_case_status(kind, span_str(&f[TF_STATUS], status_s, sizeof(status_s)),
+					    f[TF_RESOLVED].type != AWS_JSON_ABSENT))) ||
 	    (rc = put_member(b, "serviceCode", &m[MF_SERVICE],
 			     !strcmp(kind, "incident") ? AWS_INCIDENT_SERVICE : AWS_REQUEST_SERVICE)))
 		return rc;
 	/* categoryCode is null, not left out, when the case has none (as json_pack's "s?" wrote it). */
 	if ((rc = category->type == AWS_JSON_STRING ? put_member(b, "categoryCode", category, "")
 						     : buf_puts(b, ",\"categoryCode\":null")) ||
-	    (rc = buf_printf(b, ",\"severityCode\":\"%s\",\"submittedBy\":",
-			     aws_severity_of_ticket(span_str(&f[TF_SEVERITY], sev_s, sizeof(sev_s)),
-						    span_str(&f[TF_PRIORITY], prio_s, sizeof(prio_s))))) ||
+	    (rc = put_plain(b, "severityCode",
+			    aws_severity_of_ticket(span_str(&f[TF_SEVERITY], sev_s, sizeof(sev_s)),
+						   span_str(&f[TF_PRIORITY], prio_s, sizeof(prio_s))))) ||
+	    (rc = buf_puts(b, ",\"submittedBy\":")) ||
 	    (rc = aws_json_quote(b, aws_principal_label(c, who))) || (rc = put_member(b, "timeCreated", &f[TF_CREATED], "")) ||
 	    (rc = buf_puts(b, ",\"ccEmailAddresses\":")) ||
 	    (rc = m[MF_CC].type == AWS_JSON_ARRAY ? buf_append(b, m[MF_CC].p, m[MF_CC].n) : buf_puts(b, "[]")) ||
@@ -497,9 +546,9 @@ static int put_case(struct aws_call *c, struct buf *b, const struct page *pg, co
 	if (with_comms) {
 		size_t n = row->ncomms;
 		rc = buf_puts(b, ",\"recentCommunications\":{");
-		if (!rc && n > RECENT_COMMS)
-			rc = buf_printf(b, "\"nextToken\":\"%" PRId64 "\",",
-					pg->comms[row->comm_first + RECENT_COMMS - 1].n);
+		if (!rc && n > RECENT_COMMS && !(rc = buf_puts(b, "\"nextToken\":\"")) &&
+		    !(rc = put_int(b, pg->comms[row->comm_first + RECENT_COMMS - 1].n)))
+			rc = buf_puts(b, "\",");
 		if (!rc)
 			rc = buf_puts(b, "\"communications\":[");
 		for (size_t i = 0; !rc && i < n && i < RECENT_COMMS; i++) {
@@ -652,14 +701,26 @@ static int op_describe_cases(struct aws_call *c)
 	struct buf out = BUF_INIT(OUT_MAX);
 	int64_t last = 0, next = 0;
 	int n = 0;
-	pg.rows = calloc((size_t)max, sizeof(*pg.rows));
-	while (pg.rows && (rc = store_next(rows)) == 1) {
+	size_t cap = 0;
+	bool oom = false;
+	while ((rc = store_next(rows)) == 1) {
 		if (n++ == max) {
 			next = last;
 			break;
 		}
 		last = store_int(rows, 0);
+		if (pg.nrows == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct case_row *nr = realloc(pg.rows, ncap * sizeof(*nr));
+			if (!nr) {
+				oom = true;
+				break;
+			}
+			pg.rows = nr;
+			cap = ncap;
+		}
 		struct case_row *row = &pg.rows[pg.nrows];
+		memset(row, 0, sizeof(*row));
 		const char *data = store_text(rows, 1);
 		size_t len = data ? strlen(data) : 0;
 		/* A ticket whose JSON does not read is left out, as before. */
@@ -678,7 +739,7 @@ static int op_describe_cases(struct aws_call *c)
 		pg.nrows++;
 	}
 	store_rows_free(rows);
-	if (!pg.rows) {
+	if (oom) {
 		rc = aws_fail(c, 500, "InternalServerError", NULL, "out of memory; try again");
 		goto out;
 	}
@@ -701,7 +762,7 @@ static int op_describe_cases(struct aws_call *c)
 	if (!rc)
 		rc = buf_puts(&out, "]");
 	if (!rc && next)
-		rc = buf_printf(&out, ",\"nextToken\":\"%" PRId64 "\"", next);
+		rc = put_int_member(&out, "nextToken", next);
 	if (!rc)
 		rc = buf_puts(&out, "}");
 	if (rc) {
