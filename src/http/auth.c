@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Credential (token, principal) and account-parent caches. Every request authenticates and checks
+/* Credential (token, principal) and account-parent and -member caches. Every request authenticates and checks
  * account parents; without a cache that is several read transactions per request. Entries are
  * dropped when the generation changes (any commit touching tokens, access keys, principals, role
  * bindings or accounts calls auth_invalidate()) and after CACHE_TTL_MS, which bounds staleness when
@@ -49,10 +49,19 @@ struct parent_slot {
 	uint64_t gen;
 };
 
+/* The member accounts of an account, as the SQL list auth_account_filter() appends. */
+struct children_slot {
+	char account[16];
+	char *ids; /* ",'111111111112',…" or "" (owned); NULL when empty */
+	int64_t cached_at;
+	uint64_t gen;
+};
+
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct token_slot token_cache[CACHE_SLOTS];
 static struct principal_slot principal_cache[CACHE_SLOTS];
 static struct parent_slot parent_cache[CACHE_SLOTS];
+static struct children_slot children_cache[CACHE_SLOTS];
 static _Atomic uint64_t cache_gen = 1;
 
 void auth_invalidate(void *unused)
@@ -344,6 +353,40 @@ int auth_require(struct req *r, const char *account, unsigned perm, const char *
 	return 0;
 }
 
+/* Appends ",'id'" to sql for every member account of account (accounts whose parent it is). */
+static void append_children(struct req *r, const char *account, struct buf *sql)
+{
+	int64_t now = time_now_ms();
+	uint64_t gen = atomic_load(&cache_gen);
+	struct children_slot *sl = &children_cache[slot_of(account)];
+	pthread_mutex_lock(&cache_lock);
+	if (sl->ids && sl->gen == gen && now - sl->cached_at < CACHE_TTL_MS && strcmp(sl->account, account) == 0) {
+		buf_puts(sql, sl->ids);
+		pthread_mutex_unlock(&cache_lock);
+		return;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	struct buf ids = BUF_INIT(sql->max);
+	struct store_rows *rows;
+	if (store_query(req_db(r), "SELECT id FROM accounts WHERE parent = $1", SARGS(ST(account)), &rows))
+		return; /* store trouble: no members, and nothing cached */
+	while (store_next(rows) == 1)
+		buf_printf(&ids, ",'%s'", store_text(rows, 0));
+	store_rows_free(rows);
+	buf_puts(sql, buf_str(&ids));
+	char *list = strlen(account) < sizeof(sl->account) ? buf_detach(&ids) : NULL;
+	buf_release(&ids);
+	if (!list)
+		return;
+	pthread_mutex_lock(&cache_lock);
+	free(sl->ids);
+	sl->ids = list;
+	snprintf(sl->account, sizeof(sl->account), "%s", account);
+	sl->cached_at = now;
+	sl->gen = gen;
+	pthread_mutex_unlock(&cache_lock);
+}
+
 bool auth_account_filter(struct req *r, unsigned perm, const char *col, struct buf *sql)
 {
 	struct auth *a = r->auth;
@@ -357,13 +400,7 @@ bool auth_account_filter(struct req *r, unsigned perm, const char *col, struct b
 		/* Account ids were validated as 12 digits when the binding was made: safe to inline. */
 		buf_printf(sql, "%s'%s'", any ? "," : "", a->bindings[i].account);
 		any = true;
-		struct store_rows *rows;
-		if (store_query(req_db(r), "SELECT id FROM accounts WHERE parent = $1",
-				SARGS(ST(a->bindings[i].account)), &rows) == 0) {
-			while (store_next(rows) == 1)
-				buf_printf(sql, ",'%s'", store_text(rows, 0));
-			store_rows_free(rows);
-		}
+		append_children(r, a->bindings[i].account, sql);
 	}
 	if (!any)
 		buf_puts(sql, "NULL");
