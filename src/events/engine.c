@@ -111,8 +111,9 @@ static struct engine {
 	/* dirty alarms waiting for the checkpoint */
 	uint32_t *dirty;
 	size_t ndirty, adirty;
-	/* groups */
-	struct group *groups[4096];
+	/* groups: chained hash, buckets doubled when there are more groups than buckets */
+	struct group **groups;
+	size_t ngroups, gcap; /* gcap is a power of two */
 	/* rules */
 	struct evt_rule *rules;
 	size_t nrules;
@@ -132,8 +133,21 @@ static struct engine {
 	pthread_t thread;
 	pthread_cond_t wake;
 	bool stopping, started;
+	/* the alarms are loaded in the background thread at start-up; see wait_loaded() */
+	bool loaded;
+	pthread_cond_t loaded_cv;
 	char rules_dir[600];
-} g = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+} g = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .loaded_cv = PTHREAD_COND_INITIALIZER };
+
+/* The alarm index is complete only once the start-up load (load_alarms(), in the background thread
+ * while HTTP already answers) has finished. Every path that reads or changes alarms calls this with
+ * g.lock held and waits, so an event arriving during the load still deduplicates against the alarm
+ * stored before the restart and joins its group's incident. */
+static void wait_loaded(void)
+{
+	while (!g.loaded)
+		pthread_cond_wait(&g.loaded_cv, &g.lock);
+}
 
 static uint8_t name_idx(const char *const *names, const char *s)
 {
@@ -233,40 +247,45 @@ static bool packed_match(const char *p, const struct evt_matchers *ms)
 	return true;
 }
 
-/* Reads the compact JSON object of strings this module wrote ({"a":"b",…}) back into packed form,
- * without building a jansson tree: restart speed depends on it. Falls back to jansson on anything
- * unusual. */
-static char *packed_from_json_text(const char *s)
+/* Writes the packed form of the compact JSON object of strings this module wrote ({"a":"b",…},
+ * keys in packed order) to out, which has room for strlen(s) + 2 bytes (the packed form is never
+ * longer than the JSON). Returns the packed length with its final NUL, or 0 when the text needs
+ * the full parser (an escape, a value that is not a string). No jansson tree: restart speed
+ * depends on it. */
+static size_t packed_from_json_fast(const char *s, char *out)
 {
-	size_t len = strlen(s);
-	char *out = malloc(len + 2), *w = out;
-	if (!out)
-		return NULL;
+	char *w = out;
 	const char *p = s;
 	if (*p++ != '{')
-		goto slow;
-	while (*p && *p != '}') {
+		return 0;
+	while (*p != '}') {
 		for (int part = 0; part < 2; part++) {
 			if (*p++ != '"')
-				goto slow;
-			while (*p && *p != '"') {
-				if (*p == '\\')
-					goto slow;
-				*w++ = *p++;
-			}
-			if (*p++ != '"')
-				goto slow;
+				return 0;
+			const char *q = p;
+			while (*q && *q != '"' && *q != '\\')
+				q++;
+			if (*q != '"')
+				return 0;
+			memcpy(w, p, (size_t)(q - p));
+			w += q - p;
 			*w++ = '\0';
+			p = q + 1;
 			if (part == 0 && *p++ != ':')
-				goto slow;
+				return 0;
 		}
 		if (*p == ',')
 			p++;
+		else if (*p != '}')
+			return 0;
 	}
-	*w = '\0';
-	return out;
-slow:
-	free(out);
+	*w++ = '\0';
+	return (size_t)(w - out);
+}
+
+/* The same for any JSON object of strings (a new malloc'd packed string), through jansson. */
+static char *packed_from_json_text(const char *s)
+{
 	json_error_t je;
 	json_t *o = json_loads(s, 0, &je);
 	struct evt_labels ls = EVT_LABELS_INIT;
@@ -276,7 +295,7 @@ slow:
 		if (json_is_string(v))
 			evt_labels_set(&ls, k, json_string_value(v));
 	json_decref(o);
-	out = pack_labels(&ls);
+	char *out = pack_labels(&ls);
 	evt_labels_release(&ls);
 	return out;
 }
@@ -346,27 +365,36 @@ static struct {
 	size_t n, used;
 } arenas;
 
-static char *arena_copy(const char *s, size_t len)
+/* n bytes from the current arena, or NULL when n is large or no arena can be had (the caller
+ * mallocs instead). */
+static char *arena_alloc(size_t n)
 {
-	if (len + 1 > ARENA_SIZE / 4) {
-		char *c = malloc(len + 1);
-		if (c)
-			memcpy(c, s, len + 1);
-		return c;
-	}
-	if (!arenas.n || arenas.used + len + 1 > ARENA_SIZE) {
-		if (arenas.n == MAX_ARENAS || !(arenas.base[arenas.n] = big_zalloc(ARENA_SIZE))) {
-			char *c = malloc(len + 1);
-			if (c)
-				memcpy(c, s, len + 1);
-			return c;
-		}
+	if (n > ARENA_SIZE / 4)
+		return NULL;
+	if (!arenas.n || arenas.used + n > ARENA_SIZE) {
+		if (arenas.n == MAX_ARENAS || !(arenas.base[arenas.n] = big_zalloc(ARENA_SIZE)))
+			return NULL;
 		arenas.n++;
 		arenas.used = 0;
 	}
 	char *d = arenas.base[arenas.n - 1] + arenas.used;
-	memcpy(d, s, len + 1);
-	arenas.used += len + 1;
+	arenas.used += n;
+	return d;
+}
+
+/* Gives back the tail of the last arena_alloc() p beyond its first used bytes. */
+static void arena_trim(const char *p, size_t used)
+{
+	arenas.used = (size_t)(p - arenas.base[arenas.n - 1]) + used;
+}
+
+static char *arena_copy(const char *s, size_t len)
+{
+	char *d = arena_alloc(len + 1);
+	if (!d)
+		d = malloc(len + 1);
+	if (d)
+		memcpy(d, s, len + 1);
 	return d;
 }
 
@@ -426,9 +454,8 @@ static uint32_t slot_alloc(void)
 	return i + 1;
 }
 
-static void index_grow(void)
+static void index_resize(size_t ncap)
 {
-	size_t ncap = g.icap ? g.icap * 2 : 1024;
 	uint32_t *ni = big_zalloc(ncap * sizeof(uint32_t));
 	if (!ni)
 		return;
@@ -445,6 +472,21 @@ static void index_grow(void)
 	big_free(g.index, g.icap * sizeof(uint32_t));
 	g.index = ni;
 	g.icap = ncap;
+}
+
+static void index_grow(void)
+{
+	index_resize(g.icap ? g.icap * 2 : 1024);
+}
+
+/* Sizes the index for n alarms up front (start-up), so loading never rehashes. */
+static void index_reserve(size_t n)
+{
+	size_t cap = g.icap ? g.icap : 1024;
+	while (n * 10 > cap * 7)
+		cap *= 2;
+	if (cap > g.icap)
+		index_resize(cap);
 }
 
 static struct alarm *alarm_find(uint32_t acct, uint64_t fp, uint32_t *slot)
@@ -548,19 +590,51 @@ size_t evt_alarm_count(void)
 
 /* ---- groups ---- */
 
+static size_t group_bucket(uint32_t acct, uint64_t key, size_t cap)
+{
+	return (size_t)key_hash(acct, key) & (cap - 1);
+}
+
+/* Doubles the bucket array; nodes keep their addresses, so group pointers stay valid. */
+static void groups_grow(void)
+{
+	size_t ncap = g.gcap ? g.gcap * 2 : 4096;
+	struct group **nb = calloc(ncap, sizeof(*nb));
+	if (!nb)
+		return;
+	for (size_t i = 0; i < g.gcap; i++) {
+		for (struct group *x = g.groups[i], *next; x; x = next) {
+			next = x->next;
+			size_t b = group_bucket(x->acct, x->key, ncap);
+			x->next = nb[b];
+			nb[b] = x;
+		}
+	}
+	free(g.groups);
+	g.groups = nb;
+	g.gcap = ncap;
+}
+
 static struct group *group_get(uint32_t acct, uint64_t key, bool create)
 {
-	size_t b = (key ^ acct) & 4095;
-	for (struct group *x = g.groups[b]; x; x = x->next)
-		if (x->key == key && x->acct == acct)
-			return x;
+	if (g.gcap) {
+		for (struct group *x = g.groups[group_bucket(acct, key, g.gcap)]; x; x = x->next)
+			if (x->key == key && x->acct == acct)
+				return x;
+	}
 	if (!create)
 		return NULL;
-	struct group *x = calloc(1, sizeof(*x));
+	if (g.ngroups >= g.gcap)
+		groups_grow();
+	struct group *x = g.gcap ? calloc(1, sizeof(*x)) : NULL;
+	if (!x)
+		return NULL;
 	x->key = key;
 	x->acct = acct;
+	size_t b = group_bucket(acct, key, g.gcap);
 	x->next = g.groups[b];
 	g.groups[b] = x;
+	g.ngroups++;
 	return x;
 }
 
@@ -1148,6 +1222,12 @@ static int apply(struct store_conn *c, struct pending *p, int64_t now, const cha
 		if (!gkey)
 			gkey = 1;
 		struct group *gr = group_get(acct, gkey, true);
+		if (!gr) {
+			evt_labels_release(&ls);
+			evt_labels_release(&gl);
+			json_decref(hook);
+			return FW_ENOMEM;
+		}
 		snprintf(gr->rule, sizeof(gr->rule), "%s", r->name);
 		char status[32] = "";
 		if (gr->incident)
@@ -1230,6 +1310,7 @@ static int resolve_for_automation(struct store_conn *c, const char *account, con
 	int rc = 0;
 	int64_t now = time_now_ms();
 	pthread_mutex_lock(&g.lock);
+	wait_loaded();
 	int ai = acct_find(account);
 	struct alarm *a = ai < 0 ? NULL : alarm_find((uint32_t)ai, fp, NULL);
 	if (a && a->state == ST_FIRING) {
@@ -1264,6 +1345,7 @@ int evt_ingest(struct evt_event *ev, size_t n, const char *actor, struct evt_res
 	int rc = 0;
 	int64_t now = time_now_ms();
 	pthread_mutex_lock(&g.lock);
+	wait_loaded();
 	for (size_t i = 0; i < n; i++) {
 		uint64_t fp = evt_labels_fingerprint(&ev[i].labels);
 		if (res) {
@@ -1360,6 +1442,7 @@ int evt_alarms_list(evt_visible_fn fn, void *arg, const struct evt_matchers *ms,
 {
 	int64_t now = time_now_ms();
 	pthread_mutex_lock(&g.lock);
+	wait_loaded();
 	bool *vis = calloc(g.naccts + 1, sizeof(bool));
 	for (uint32_t i = 0; i < g.naccts; i++)
 		vis[i] = fn(g.accts[i], arg);
@@ -1404,6 +1487,7 @@ int evt_alarm_get(const char *account, uint64_t fp, struct evt_alarm_view *out)
 {
 	int rc = FW_ENOTFOUND;
 	pthread_mutex_lock(&g.lock);
+	wait_loaded();
 	int ai = acct_find(account);
 	struct alarm *a = ai >= 0 ? alarm_find((uint32_t)ai, fp, NULL) : NULL;
 	if (a) {
@@ -2305,10 +2389,37 @@ static void evict(void)
 	pthread_mutex_unlock(&g.lock);
 }
 
+static int load_alarms(struct store_conn *c);
+
+/* The start-up load, first thing in the background thread. A store that cannot be read at start
+ * is a start-up failure like any other. */
+static void load_in_background(void)
+{
+	int64_t t0 = time_now_ms();
+	/* Tests widen the window in which requests arrive during the load (t2009). */
+	const char *delay = getenv("FLYWHEEL_EVENTS_LOAD_DELAY_MS");
+	if (delay && *delay) {
+		long ms = strtol(delay, NULL, 10);
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+		if (ms > 0)
+			nanosleep(&ts, NULL);
+	}
+	int rc = load_alarms(store_reader(g.store));
+	if (rc)
+		fatal("events: cannot load the alarms from the store (%s)", fw_strerror(rc));
+	pthread_mutex_lock(&g.lock);
+	g.loaded = true;
+	pthread_cond_broadcast(&g.loaded_cv);
+	log_msg(LOG_INFO, "events: %zu alarms, %zu silences, %zu maintenance windows loaded in %lld ms", g.nalarms,
+		g.nsils, g.nwins, (long long)(time_now_ms() - t0));
+	pthread_mutex_unlock(&g.lock);
+}
+
 static void *bg_main(void *arg)
 {
 	(void)arg;
 	int ticks = 0;
+	load_in_background();
 	pthread_mutex_lock(&g.lock);
 	while (!g.stopping) {
 		struct timespec ts;
@@ -2331,10 +2442,41 @@ static void *bg_main(void *arg)
 
 /* ---- start-up ---- */
 
+/* Copies one row's labels into the load arena in packed form. */
+static char *load_labels(const char *json)
+{
+	if (!json)
+		return NULL;
+	size_t len = strlen(json);
+	char *d = arena_alloc(len + 2);
+	if (d) {
+		size_t used = packed_from_json_fast(json, d);
+		if (used) {
+			arena_trim(d, used);
+			return d;
+		}
+		arena_trim(d, 0);
+	}
+	char *pk = packed_from_json_text(json);
+	char *out = pk ? arena_copy(pk, packed_len(pk)) : NULL;
+	free(pk);
+	return out;
+}
+
+/* Loads firing alarms and those resolved within a day, and rebuilds the groups from them. Runs in
+ * the background thread; takes g.lock for a slice of rows at a time, so silences, rules and windows
+ * stay usable meanwhile (alarm paths wait in wait_loaded()). */
 static int load_alarms(struct store_conn *c)
 {
 	struct store_rows *rows;
-	int64_t cutoff = time_now_ms() - 86400000;
+	int64_t cutoff = time_now_ms() - 86400000, total = 0;
+	/* An upper bound (resolved rows older than the cutoff are counted too), cheap on SQLite's
+	 * primary-key index: sizing the index once avoids rehashing a million records. */
+	if (!store_query_int(c, "SELECT COUNT(*) FROM evt_alarms", SNOARGS, &total) && total > 0) {
+		pthread_mutex_lock(&g.lock);
+		index_reserve((size_t)total);
+		pthread_mutex_unlock(&g.lock);
+	}
 	int rc = store_query(c,
 			     "SELECT account, fp, state, flags, severity, source, labels, annotations, starts_at, ends_at, "
 			     "updated_at, first_seen, count, incident, grp, rule, problem FROM evt_alarms "
@@ -2344,23 +2486,28 @@ static int load_alarms(struct store_conn *c)
 		return rc;
 	char last_acct[16] = "";
 	uint32_t acct = 0;
-	while (store_next(rows) == 1) {
+	size_t n = 0;
+	pthread_mutex_lock(&g.lock);
+	while ((rc = store_next(rows)) == 1) {
+		if (++n % 8192 == 0) {
+			pthread_mutex_unlock(&g.lock);
+			pthread_mutex_lock(&g.lock);
+		}
 		const char *an = store_text(rows, 0);
 		if (strcmp(an, last_acct)) {
 			acct = acct_idx(an);
 			snprintf(last_acct, sizeof(last_acct), "%s", an);
 		}
-		uint32_t slot;
-		struct alarm *a = alarm_add(acct, (uint64_t)store_int(rows, 1), &slot);
-		if (!a)
+		struct alarm *a = alarm_add(acct, (uint64_t)store_int(rows, 1), NULL);
+		if (!a) {
+			rc = FW_ENOMEM;
 			break;
+		}
 		a->state = (uint8_t)store_int(rows, 2);
 		a->flags = (uint8_t)store_int(rows, 3);
 		a->sev = name_idx(sev_names, store_text(rows, 4));
 		a->src = name_idx(src_names, store_text(rows, 5));
-		char *pk = packed_from_json_text(store_text(rows, 6));
-		a->labels = pk ? arena_copy(pk, packed_len(pk)) : NULL;
-		free(pk);
+		a->labels = load_labels(store_text(rows, 6));
 		const char *ann = store_text(rows, 7);
 		a->annot = ann ? arena_copy(ann, strlen(ann)) : NULL;
 		a->starts_at = store_int(rows, 8);
@@ -2371,8 +2518,16 @@ static int load_alarms(struct store_conn *c)
 		a->incident = (uint32_t)store_int(rows, 13);
 		a->grp = (uint64_t)store_int(rows, 14);
 		a->problem = (uint32_t)store_int(rows, 16);
+		if (!a->labels) {
+			rc = FW_ENOMEM;
+			break;
+		}
 		if (a->grp && a->incident) {
 			struct group *gr = group_get(acct, a->grp, true);
+			if (!gr) {
+				rc = FW_ENOMEM;
+				break;
+			}
 			if (a->incident >= gr->incident) {
 				if (a->incident > gr->incident)
 					gr->firing = 0;
@@ -2386,8 +2541,9 @@ static int load_alarms(struct store_conn *c)
 			}
 		}
 	}
+	pthread_mutex_unlock(&g.lock);
 	store_rows_free(rows);
-	return 0;
+	return rc < 0 ? rc : 0;
 }
 
 static int load_silences(struct store_conn *c)
@@ -2471,16 +2627,13 @@ int evt_engine_start(struct server *s)
 	g.next_expiry = 0; /* the first sweep scans everything loaded */
 	evt_rule_default(&g.dflt);
 	struct store_conn *c = store_reader(s->store);
-	int64_t t0 = time_now_ms();
-	int rc = load_alarms(c);
-	if (!rc)
-		rc = load_silences(c);
+	int rc = load_silences(c);
 	if (!rc)
 		rc = load_windows(c);
 	if (rc)
 		return rc;
-	log_msg(LOG_INFO, "events: %zu alarms, %zu silences, %zu maintenance windows loaded in %lld ms", g.nalarms,
-		g.nsils, g.nwins, (long long)(time_now_ms() - t0));
+	/* The alarms load in the background thread (load_in_background). */
+	g.loaded = false;
 	rules_dir_of(s->cfg, g.rules_dir, sizeof(g.rules_dir));
 	if (evt_rules_reload_dir(g.rules_dir) == FW_ESTORE)
 		return FW_ESTORE;
