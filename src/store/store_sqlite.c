@@ -377,10 +377,42 @@ static void sq_rows_free(struct store_rows *rows)
 	free(r);
 }
 
+/* Schema scripts are written once for both engines. "BIGINT PRIMARY KEY" becomes SQLite's
+ * "INTEGER PRIMARY KEY", the rowid itself: otherwise SQLite keeps a hidden rowid plus a unique index
+ * on the key, one more b-tree to write on every insert. Both hold 64-bit integers. */
+static char *sqlite_dialect(const char *sql)
+{
+	static const char from[] = "BIGINT PRIMARY KEY", to[] = "INTEGER PRIMARY KEY";
+	size_t n = strlen(sql), hits = 0;
+	for (const char *p = sql; (p = strstr(p, from)); p += sizeof(from) - 1)
+		hits++;
+	char *out = malloc(n + hits * (sizeof(to) - sizeof(from)) + 1);
+	if (!out)
+		return NULL;
+	char *o = out;
+	for (const char *p = sql, *q; *p; p = q + sizeof(from) - 1) {
+		if (!(q = strstr(p, from))) {
+			strcpy(o, p);
+			return out;
+		}
+		memcpy(o, p, (size_t)(q - p));
+		o += q - p;
+		memcpy(o, to, sizeof(to) - 1);
+		o += sizeof(to) - 1;
+	}
+	*o = '\0';
+	return out;
+}
+
 static int sq_script(void *h, const char *sql)
 {
 	struct sq_conn *c = h;
-	return sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : FW_ESTORE;
+	char *s = sqlite_dialect(sql);
+	if (!s)
+		return FW_ENOMEM;
+	int rc = sqlite3_exec(c->db, s, NULL, NULL, NULL) == SQLITE_OK ? 0 : FW_ESTORE;
+	free(s);
+	return rc;
 }
 
 static const char *sq_errmsg(void *h)
