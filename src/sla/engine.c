@@ -425,7 +425,8 @@ static int esc_find(struct store_conn *c, const json_t *t, char *id, size_t cap,
 {
 	struct store_rows *rows;
 	int rc = store_query(c,
-			     "SELECT id, definition, (group_name IS NULL) * 2 + (account IS NULL) FROM escalation_policies"
+			     "SELECT id, definition, CASE WHEN group_name IS NULL THEN 2 ELSE 0 END +"
+			     " CASE WHEN account IS NULL THEN 1 ELSE 0 END FROM escalation_policies"
 			     " WHERE (account = $1 OR account IS NULL) AND (group_name = $2 OR group_name IS NULL)",
 			     SARGS(ST(str(t, "account")), ST(str(t, "group"))), &rows);
 	if (rc)
