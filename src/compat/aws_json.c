@@ -385,7 +385,7 @@ int aws_json_string(const struct aws_json_span *v, char *out, size_t cap)
 
 int aws_json_quote(struct buf *b, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
+	static const char hex[] = "0123456789ABCDEF"; /* json_dumps() writes \u001F */
 	int rc = buf_append(b, "\"", 1);
 	const char *run = s ? s : "";
 	for (const char *p = run; !rc && *p; p++) {

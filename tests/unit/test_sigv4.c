@@ -387,6 +387,46 @@ static void test_round_trip(void **state)
 	assert_int_equal(sigv4_verify(&r, &a, "s3cr3t/with+chars", epoch(RT_DATE), &e), 0);
 }
 
+/* AWS's documented example of deriving a signing key (secret wJalr…, 20120215, us-east-1, iam). */
+static void test_signing_key_known_answer(void **state)
+{
+	unsigned char k[SIGV4_KEY_LEN];
+	char hex[2 * SIGV4_KEY_LEN + 1];
+
+	assert_int_equal(sigv4_signing_key(SECRET, "20120215", "us-east-1", "iam", k), 0);
+	for (int i = 0; i < SIGV4_KEY_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", k[i]);
+	assert_string_equal(hex, "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
+	assert_int_equal(sigv4_signing_key(NULL, "20120215", "us-east-1", "iam", k), FW_EINVAL);
+}
+
+/* A derived key verifies exactly what the secret verifies, and only for its own scope. */
+static void test_verify_with_derived_key(void **state)
+{
+	char authz[512];
+	struct vector v = round_trip_vector(authz, sizeof(authz));
+	struct sigv4_request r = request_of(&v);
+	struct sigv4_auth a;
+	struct fw_error e = { 0 };
+	unsigned char k[SIGV4_KEY_LEN];
+
+	assert_int_equal(sigv4_parse(&r, &a, &e), 0);
+	assert_int_equal(sigv4_signing_key("s3cr3t/with+chars", a.date, a.region, a.service, k), 0);
+	assert_int_equal(sigv4_verify_key(&r, &a, k, epoch(RT_DATE), &e), 0);
+	/* Same secret, another region / day / service: another key, and the signature does not match. */
+	assert_int_equal(sigv4_signing_key("s3cr3t/with+chars", a.date, "eu-west-1", a.service, k), 0);
+	assert_denied(sigv4_verify_key(&r, &a, k, epoch(RT_DATE), &e), &e, 400, "InvalidSignatureException",
+		      "Check your AWS Secret Access Key");
+	assert_int_equal(sigv4_signing_key("s3cr3t/with+chars", "20240228", a.region, a.service, k), 0);
+	assert_denied(sigv4_verify_key(&r, &a, k, epoch(RT_DATE), &e), &e, 400, "InvalidSignatureException", NULL);
+	assert_int_equal(sigv4_signing_key("s3cr3t/with+chars", a.date, a.region, "support", k), 0);
+	assert_denied(sigv4_verify_key(&r, &a, k, epoch(RT_DATE), &e), &e, 400, "InvalidSignatureException", NULL);
+	/* The key does not stand in for the other checks: clock skew still applies. */
+	assert_int_equal(sigv4_signing_key("s3cr3t/with+chars", a.date, a.region, a.service, k), 0);
+	assert_denied(sigv4_verify_key(&r, &a, k, epoch(RT_DATE) + 3600, &e), &e, 400, "InvalidSignatureException",
+		      "Signature expired");
+}
+
 static void test_wrong_secret(void **state)
 {
 	char authz[512];
@@ -754,6 +794,8 @@ int main(void)
 		cmocka_unit_test(test_sign_like_aws_cli),
 		cmocka_unit_test(test_aws_cli_endpoint_path_and_region),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_signing_key_known_answer),
+		cmocka_unit_test(test_verify_with_derived_key),
 		cmocka_unit_test(test_wrong_secret),
 		cmocka_unit_test(test_tampered_body),
 		cmocka_unit_test(test_tampered_request_line),
