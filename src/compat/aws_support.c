@@ -456,17 +456,19 @@ static int comm_cmp(const void *a, const void *b)
 	return x->n > y->n ? -1 : x->n < y->n;
 }
 
-/* The newest public comments of every case of the page, one query for the page: each case's own
- * LIMIT, so a case with thousands of comments costs no more than one with six. The parts of a
- * UNION ALL come in no promised order; they are sorted here. */
-static int page_comms(struct aws_call *c, struct page *pg)
+/* Cases per comments query: the PostgreSQL store binds at most 64 parameters. */
+#define COMMS_PER_QUERY 50
+
+/* The newest public comments of rows [first, first + n) of the page, in one query: each case's own
+ * LIMIT, so a case with thousands of comments costs no more than one with six. */
+static int page_comms_part(struct aws_call *c, struct page *pg, size_t first, size_t n, size_t *cap)
 {
-	struct store_arg *args = calloc(pg->nrows, sizeof(*args));
+	struct store_arg args[COMMS_PER_QUERY];
 	struct buf sql = BUF_INIT(1 << 16);
 	struct store_rows *rows = NULL;
-	int rc = args ? 0 : FW_ENOMEM;
-	for (size_t i = 0; !rc && i < pg->nrows; i++) {
-		args[i] = ST(pg->rows[i].id);
+	int rc = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		args[i] = ST(pg->rows[first + i].id);
 		if ((rc = buf_puts(&sql, i ? " UNION ALL " : "")) ||
 		    (rc = buf_puts(&sql, "SELECT ticket, n, at, actor, body FROM (SELECT ticket, n, at, actor, body "
 					 "FROM timeline WHERE ticket = $")) ||
@@ -477,13 +479,12 @@ static int page_comms(struct aws_call *c, struct page *pg)
 		rc = put_int(&sql, (int64_t)i + 1);
 	}
 	if (!rc)
-		rc = store_query(req_db(c->r), buf_str(&sql), args, (int)pg->nrows, &rows);
+		rc = store_query(req_db(c->r), buf_str(&sql), args, (int)n, &rows);
 	buf_release(&sql);
-	free(args);
 	if (rc)
 		return rc;
 	static const char *const body_key[] = { "body", NULL };
-	size_t cap = 0, cur = 0;
+	size_t cur = first;
 	while (!rc && (rc = store_next(rows)) == 1) {
 		const char *ticket = store_text(rows, 0);
 		rc = 0;
@@ -491,16 +492,16 @@ static int page_comms(struct aws_call *c, struct page *pg)
 			continue;
 		/* Rows of one case come together: look the case up when the ticket changes. */
 		if (strcmp(ticket, pg->rows[cur].id) != 0) {
-			size_t i = 0;
-			while (i < pg->nrows && strcmp(pg->rows[i].id, ticket) != 0)
+			size_t i = first;
+			while (i < first + n && strcmp(pg->rows[i].id, ticket) != 0)
 				i++;
-			if (i == pg->nrows)
+			if (i == first + n)
 				continue;
 			cur = i;
 		}
-		if (pg->ncomms == cap) {
-			cap = cap ? cap * 2 : 64;
-			struct comm *nc = realloc(pg->comms, cap * sizeof(*nc));
+		if (pg->ncomms == *cap) {
+			*cap = *cap ? *cap * 2 : 64;
+			struct comm *nc = realloc(pg->comms, *cap * sizeof(*nc));
 			if (!nc) {
 				rc = FW_ENOMEM;
 				break;
@@ -527,8 +528,20 @@ static int page_comms(struct aws_call *c, struct page *pg)
 		pg->ncomms++;
 	}
 	store_rows_free(rows);
-	if (rc < 0)
-		return rc;
+	return rc < 0 ? rc : 0;
+}
+
+/* The newest public comments of every case of the page. The parts of a UNION ALL come in no
+ * promised order; they are sorted here, by case and newest first. */
+static int page_comms(struct aws_call *c, struct page *pg)
+{
+	size_t cap = 0;
+	for (size_t first = 0; first < pg->nrows; first += COMMS_PER_QUERY) {
+		size_t n = pg->nrows - first < COMMS_PER_QUERY ? pg->nrows - first : COMMS_PER_QUERY;
+		int rc = page_comms_part(c, pg, first, n, &cap);
+		if (rc)
+			return rc;
+	}
 	qsort(pg->comms, pg->ncomms, sizeof(*pg->comms), comm_cmp);
 	for (size_t i = pg->ncomms; i-- > 0;) {
 		struct case_row *row = &pg->rows[pg->comms[i].row];
