@@ -1,0 +1,454 @@
+/* Ingest (engine.h: evt_ingest): fingerprints, dedup of repeats in memory, and the state-change
+ * pipeline that runs in the writer (apply: suppression, classification, grouping, resolution);
+ * automation's resolver; the alarm listings. */
+#include "events/engine_int.h"
+#include "automation/automation.h"
+#include "store/store.h"
+#include "tickets/tkt_store.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pending {
+	struct evt_event *ev;
+	struct evt_result *res;
+	uint64_t fp;
+	char *packed;
+	char *annot;
+};
+
+static void set_result(struct evt_result *res, const struct alarm *a, const char *state, const char *supp)
+{
+	if (!res)
+		return;
+	snprintf(res->state, sizeof(res->state), "%s", state);
+	if (a && a->incident)
+		evt__inc_id(a->incident, res->incident);
+	else
+		res->incident[0] = '\0';
+	snprintf(res->suppressed, sizeof(res->suppressed), "%s", supp ? supp : "");
+}
+
+/* Refreshes a firing alarm with a repeat, following Alertmanager's merge rules. */
+static void refresh(struct alarm *a, const struct evt_event *ev, const char *annot, int64_t now,
+                    bool *annot_taken)
+{
+	int64_t starts = ev->starts_at ? ev->starts_at : now;
+	if (starts < a->starts_at)
+		a->starts_at = starts;
+	if (!((a->flags & EVT_AF_TIMEOUT) == 0 && a->ends_at > ev->ends_at && ev->timeout))
+		a->ends_at = ev->ends_at;
+	if (ev->timeout && a->ends_at == ev->ends_at)
+		a->flags |= EVT_AF_TIMEOUT;
+	else if (!ev->timeout)
+		a->flags &= (uint8_t)~EVT_AF_TIMEOUT;
+	a->updated_at = now;
+	a->count++;
+	if (annot && (!a->annot || strcmp(a->annot, annot))) {
+		evt__str_free(a->annot);
+		a->annot = (char *)annot;
+		*annot_taken = true;
+	}
+}
+
+static bool ev_firing(const struct evt_event *ev, int64_t now)
+{
+	return !(ev->ends_at && ev->ends_at <= now);
+}
+
+/* Applies one state-changing event. Called with evt__g.lock held, inside the writer transaction. */
+static int apply(struct store_conn *c, struct pending *p, int64_t now, const char *actor)
+{
+	struct evt_event *ev = p->ev;
+	uint32_t acct = evt__acct_idx(ev->account), slot = 0;
+	struct alarm *a = evt__alarm_find(acct, p->fp, &slot);
+	bool firing = ev_firing(ev, now);
+	bool taken = false;
+	int rc = 0;
+	struct kpi *k = evt__kpi_get(acct, now);
+
+	if (ev->acknowledge) {
+		if (a && a->state == ST_FIRING) {
+			a->flags |= EVT_AF_ACKED;
+			if (a->incident)
+				rc = evt__incident_set_status(c, a->incident, "acknowledged", actor,
+				                              "acknowledged by the event source");
+			if (!rc)
+				rc = evt__alarm_row_write(c, a, NULL);
+			set_result(p->res, a, "firing", NULL);
+		} else {
+			set_result(p->res, NULL, "dropped", NULL);
+		}
+		return rc;
+	}
+	if (!a && !firing) {
+		set_result(p->res, NULL, ev->drop_unknown_resolve ? "dropped" : "resolved", NULL);
+		return 0;
+	}
+	if (a && a->state == ST_FIRING && firing) {
+		refresh(a, ev, p->annot, now, &taken);
+		if (taken)
+			p->annot = NULL;
+		evt__mark_dirty(slot, a);
+		set_result(p->res, a, "firing", NULL);
+		return 0;
+	}
+	if (a && a->state == ST_RESOLVED && !firing) {
+		a->updated_at = now;
+		a->count++;
+		evt__mark_dirty(slot, a);
+		set_result(p->res, a, "resolved", NULL);
+		return 0;
+	}
+
+	if (!a) {
+		a = evt__alarm_add(acct, p->fp, &slot);
+		if (!a)
+			return FW_ENOMEM;
+		a->labels = p->packed;
+		p->packed = NULL;
+		a->first_seen = now;
+		a->starts_at = ev->starts_at ? ev->starts_at : now;
+		k->alarms++;
+	} else if (ev->starts_at && ev->starts_at > a->ends_at) {
+		a->starts_at = ev->starts_at; /* a new episode of a resolved alarm */
+	} else if (!ev->starts_at) {
+		a->starts_at = now;
+	}
+	a->sev = evt__name_idx(evt__sev_names, ev->severity);
+	a->src = evt__name_idx(evt__src_names, ev->source);
+	const struct evt_rule *r = evt__rule_for_sev(acct, a->labels, a->sev);
+	if (p->annot && (!a->annot || strcmp(a->annot, p->annot))) {
+		evt__str_free(a->annot);
+		a->annot = p->annot;
+		p->annot = NULL;
+	}
+	a->ends_at = ev->ends_at;
+	a->updated_at = now;
+	a->count++;
+	a->flags = (uint8_t)((a->flags & EVT_AF_DIRTY) | (ev->timeout ? EVT_AF_TIMEOUT : 0));
+	bool was_state = a->state != ST_NONE;
+
+	if (!firing) {
+		/* firing -> resolved */
+		a->state = ST_RESOLVED;
+		if (!a->ends_at || a->ends_at > now)
+			a->ends_at = now;
+		if (!a->hist)
+			a->hist = calloc(1, sizeof(*a->hist));
+		if (a->hist)
+			evt_flap_record(&a->hist->changes, (time_t)(now / 1000));
+		struct group *gr = a->grp ? evt__group_get(acct, a->grp, false) : NULL;
+		if (a->incident) {
+			char id[24];
+			evt__inc_id(a->incident, id);
+			json_t *body = evt__alarm_entry(a, "resolved");
+			rc = tkt_timeline_add(c, id, actor, "alarm", "internal", body);
+			json_decref(body);
+			if (!rc && gr && gr->incident == a->incident && gr->firing > 0 && --gr->firing == 0) {
+				gr->resolved_at = now;
+				if (evt__rule_by_name(gr->rule)->auto_resolve)
+					rc = evt__incident_set_status(c, a->incident, "resolved", actor,
+								 "every alarm of the group resolved");
+			}
+		}
+		if (!rc)
+			rc = evt__alarm_row_write(c, a, gr ? gr->rule : r->name);
+		set_result(p->res, a, "resolved", NULL);
+		return rc;
+	}
+
+	/* new alarm, or resolved -> firing */
+	a->state = ST_FIRING;
+	const char *supp = NULL;
+	if (was_state) {
+		if (!a->hist)
+			a->hist = calloc(1, sizeof(*a->hist));
+		if (a->hist)
+			evt_flap_record(&a->hist->changes, (time_t)(now / 1000));
+	}
+	if (!a->hist && r->problem_threshold)
+		a->hist = calloc(1, sizeof(*a->hist));
+	if (a->hist)
+		evt_flap_record(&a->hist->firings, (time_t)(now / 1000));
+
+	if (r->action == EVT_ACT_NON_IMPACTING) {
+		a->flags |= EVT_AF_NONIMPACT;
+		supp = "non_impacting";
+	} else if (a->hist && evt_flap_is_flapping(&a->hist->changes, (time_t)(now / 1000),
+						   (time_t)(r->flap_window_ms / 1000), r->flap_threshold)) {
+		a->flags |= EVT_AF_FLAPPING;
+		supp = "flapping";
+	} else if (evt__silenced_by(acct, a->labels, now, NULL)) {
+		a->flags |= EVT_AF_SILENCED;
+		supp = "silenced";
+	} else if (evt__in_maintenance(acct, a->labels, now)) {
+		a->flags |= EVT_AF_MAINT;
+		supp = "maintenance";
+	} else if (evt__inhibited_by(acct, a->fp, a->labels, NULL)) {
+		a->flags |= EVT_AF_INHIBITED;
+		supp = "inhibited";
+	}
+	if (supp)
+		k->suppressed++;
+
+	if (r->problem_threshold && a->hist && !(a->flags & EVT_AF_NONIMPACT) &&
+	    evt_flap_count(&a->hist->firings, (time_t)(now / 1000), (time_t)(r->problem_window_ms / 1000)) >=
+		    r->problem_threshold)
+		rc = evt__problem_open(c, a, r, actor);
+
+	/* Automation sees every alarm that starts firing and is not suppressed (a silenced, flapping or
+	 * maintained alarm is not acted on). A remediation that asked to hold the incident back keeps
+	 * this alarm out of incidents; automation opens one if the remediation fails, and resolves the
+	 * alarm through evt__resolve_for_automation() if it succeeds. */
+	json_t *hook = NULL;
+	bool held = false;
+	if (!rc && !supp) {
+		struct rb_alarm_result ar = { 0 };
+		hook = evt__alarm_hook_json(a);
+		rc = rb_on_alarm(c, hook, &ar);
+		held = ar.outcome == RB_ALARM_REMEDIATING && ar.prevent_incident;
+	}
+	if (held) {
+		/* Left over from an earlier episode: resolving must not count this alarm out of a
+		 * group it never joined this time. */
+		a->incident = 0;
+	}
+	if (!rc && !supp && !held && r->action == EVT_ACT_INCIDENT)
+		rc = evt__group_alarm(c, a, r, hook, was_state, k, now, actor);
+	json_decref(hook);
+	if (!rc)
+		rc = evt__alarm_row_write(c, a, r->name);
+	evt__note_expiry(a);
+	set_result(p->res, a, "firing", supp);
+	return rc;
+}
+
+struct ingest_ctx {
+	struct pending *p;
+	size_t n;
+	const char *actor;
+};
+
+static int ingest_tx(struct store_conn *c, void *arg)
+{
+	struct ingest_ctx *x = arg;
+	int rc = 0;
+	int64_t now = time_now_ms();
+	pthread_mutex_lock(&evt__g.lock);
+	for (size_t i = 0; i < x->n && !rc; i++)
+		rc = apply(c, &x->p[i], now, x->actor);
+	pthread_mutex_unlock(&evt__g.lock);
+	return rc;
+}
+
+/* Registered with automation (rb_set_alarm_resolver): resolves the alarm (account, fingerprint) in
+ * automation's own write, exactly as a "resolved" event would (row, timeline, the group's
+ * auto-resolve). Memory changes inside the write, as for events (docs/internals/events.md). An alarm
+ * that is unknown or no longer firing is left alone and counts as done: automation must not roll
+ * back its finished execution for an alarm that resolved meanwhile. */
+int evt__resolve_for_automation(struct store_conn *c, const char *account, const char *fingerprint,
+				  const char *actor)
+{
+	uint64_t fp = 0;
+	if (!account || !fingerprint || evt_fingerprint_parse(fingerprint, &fp))
+		return 0;
+	int rc = 0;
+	int64_t now = time_now_ms();
+	pthread_mutex_lock(&evt__g.lock);
+	evt__wait_loaded();
+	int ai = evt__acct_find(account);
+	struct alarm *a = ai < 0 ? NULL : evt__alarm_find((uint32_t)ai, fp, NULL);
+	if (a && a->state == ST_FIRING) {
+		struct evt_event ev = { 0 };
+		snprintf(ev.account, sizeof(ev.account), "%s", account);
+		ev.source = evt__src_names[a->src];
+		ev.severity = a->sev ? evt__sev_names[a->sev] : NULL;
+		ev.starts_at = a->starts_at;
+		ev.ends_at = now;
+		struct pending p = { .ev = &ev, .fp = fp };
+		rc = apply(c, &p, now, actor);
+		free(p.packed);
+		free(p.annot);
+	}
+	pthread_mutex_unlock(&evt__g.lock);
+	return rc;
+}
+
+static char *annot_text(const json_t *an)
+{
+	if (!an || !json_is_object(an) || !json_object_size(an))
+		return NULL;
+	return json_dumps(an, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+int evt_ingest(struct evt_event *ev, size_t n, const char *actor, struct evt_result *res)
+{
+	struct pending *work = calloc(n ? n : 1, sizeof(*work));
+	if (!work)
+		return FW_ENOMEM;
+	size_t nt = 0;
+	int rc = 0;
+	int64_t now = time_now_ms();
+	pthread_mutex_lock(&evt__g.lock);
+	evt__wait_loaded();
+	for (size_t i = 0; i < n; i++) {
+		uint64_t fp = evt_labels_fingerprint(&ev[i].labels);
+		if (res) {
+			memset(&res[i], 0, sizeof(res[i]));
+			res[i].fp = fp;
+		}
+		uint32_t acct = evt__acct_idx(ev[i].account), slot = 0;
+		evt__kpi_get(acct, now)->events++;
+		struct alarm *a = evt__alarm_find(acct, fp, &slot);
+		char *an = ev[i].annot_json ? strdup(ev[i].annot_json) : annot_text(ev[i].annotations);
+		/* The hot path: a repeat of a firing alarm (or of a resolved one) changes no state. */
+		if (a && !ev[i].acknowledge &&
+		    a->state == (ev_firing(&ev[i], now) ? ST_FIRING : ST_RESOLVED)) {
+			bool taken = false;
+			if (a->state == ST_FIRING) {
+				refresh(a, &ev[i], an, now, &taken);
+			} else {
+				a->updated_at = now;
+				a->count++;
+			}
+			if (!taken)
+				free(an);
+			evt__mark_dirty(slot, a);
+			set_result(res ? &res[i] : NULL, a, a->state == ST_FIRING ? "firing" : "resolved",
+			           NULL);
+			continue;
+		}
+		work[nt].ev = &ev[i];
+		work[nt].res = res ? &res[i] : NULL;
+		work[nt].fp = fp;
+		work[nt].annot = an;
+		work[nt].packed = a ? NULL : evt__pack_labels(&ev[i].labels);
+		nt++;
+	}
+	pthread_mutex_unlock(&evt__g.lock);
+	for (size_t i = 0; i < nt; i++)
+		if (!work[i].packed && !work[i].ev->acknowledge)
+			work[i].packed = evt__pack_labels(&work[i].ev->labels);
+	if (nt) {
+		struct ingest_ctx x = { work, nt, actor };
+		rc = store_write(evt__g.store, ingest_tx, &x);
+		if (rc)
+			log_msg(LOG_ERROR, "events: could not store %zu state changes (%s)", nt,
+			        fw_strerror(rc));
+	}
+	for (size_t i = 0; i < nt; i++) {
+		free(work[i].packed);
+		free(work[i].annot);
+	}
+	free(work);
+	return rc;
+}
+
+/* ---- reading ---- */
+
+static void view_fill(struct evt_alarm_view *v, const struct alarm *a, int64_t now)
+{
+	memset(v, 0, sizeof(*v));
+	snprintf(v->account, sizeof(v->account), "%s", evt__g.accts[a->acct]);
+	v->fp = a->fp;
+	v->firing = a->state == ST_FIRING && !(a->ends_at && a->ends_at <= now);
+	v->flags = a->flags & ~EVT_AF_DIRTY;
+	snprintf(v->severity, sizeof(v->severity), "%s", evt__sev_names[a->sev]);
+	snprintf(v->source, sizeof(v->source), "%s", evt__src_names[a->src]);
+	evt__unpack_labels(a->labels, &v->labels);
+	json_error_t je;
+	v->annotations = a->annot ? json_loads(a->annot, 0, &je) : NULL;
+	if (!v->annotations)
+		v->annotations = json_object();
+	v->starts_at = a->starts_at;
+	v->ends_at = a->ends_at;
+	v->updated_at = a->updated_at;
+	v->first_seen = a->first_seen;
+	v->count = a->count;
+	v->incident = a->incident;
+	struct group *gr = a->grp ? evt__group_get(a->acct, a->grp, false) : NULL;
+	snprintf(v->rule, sizeof(v->rule), "%s",
+	         gr ? gr->rule : evt__rule_for_sev(a->acct, a->labels, a->sev)->name);
+	v->silenced_by = json_array();
+	v->inhibited_by = json_array();
+	if (v->firing) {
+		evt__silenced_by(a->acct, a->labels, now, v->silenced_by);
+		evt__inhibited_by(a->acct, a->fp, a->labels, v->inhibited_by);
+		v->in_maintenance = evt__in_maintenance(a->acct, a->labels, now);
+	}
+}
+
+static int view_cmp(const void *x, const void *y)
+{
+	const struct evt_alarm_view *a = x, *b = y;
+	if (a->fp != b->fp)
+		return a->fp < b->fp ? -1 : 1;
+	return strcmp(a->account, b->account);
+}
+
+int evt_alarms_list(evt_visible_fn fn, void *arg, const struct evt_matchers *ms, bool only_active,
+		    struct evt_alarm_view **out, size_t *n)
+{
+	int64_t now = time_now_ms();
+	pthread_mutex_lock(&evt__g.lock);
+	evt__wait_loaded();
+	bool *vis = calloc(evt__g.naccts + 1, sizeof(bool));
+	for (uint32_t i = 0; i < evt__g.naccts; i++)
+		vis[i] = fn(evt__g.accts[i], arg);
+	size_t cap = 64, cnt = 0;
+	struct evt_alarm_view *v = malloc(cap * sizeof(*v));
+	for (size_t i = 0; i < evt__g.icap; i++) {
+		if (!evt__g.index[i])
+			continue;
+		struct alarm *a = evt__slot_ptr(evt__g.index[i]);
+		if (!vis[a->acct])
+			continue;
+		if (only_active && (a->state != ST_FIRING || (a->ends_at && a->ends_at <= now)))
+			continue;
+		if (ms && !evt__packed_match(a->labels, ms))
+			continue;
+		if (cnt == cap) {
+			cap *= 2;
+			v = realloc(v, cap * sizeof(*v));
+		}
+		view_fill(&v[cnt++], a, now);
+	}
+	pthread_mutex_unlock(&evt__g.lock);
+	free(vis);
+	qsort(v, cnt, sizeof(*v), view_cmp);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+void evt_alarm_views_free(struct evt_alarm_view *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		evt_labels_release(&v[i].labels);
+		json_decref(v[i].annotations);
+		json_decref(v[i].silenced_by);
+		json_decref(v[i].inhibited_by);
+	}
+	free(v);
+}
+
+int evt_alarm_get(const char *account, uint64_t fp, struct evt_alarm_view *out)
+{
+	int rc = FW_ENOTFOUND;
+	pthread_mutex_lock(&evt__g.lock);
+	evt__wait_loaded();
+	int ai = evt__acct_find(account);
+	struct alarm *a = ai >= 0 ? evt__alarm_find((uint32_t)ai, fp, NULL) : NULL;
+	if (a) {
+		view_fill(out, a, time_now_ms());
+		rc = 0;
+	}
+	pthread_mutex_unlock(&evt__g.lock);
+	return rc;
+}
