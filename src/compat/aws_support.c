@@ -542,7 +542,8 @@ static int page_comms(struct aws_call *c, struct page *pg)
 		if (rc)
 			return rc;
 	}
-	qsort(pg->comms, pg->ncomms, sizeof(*pg->comms), comm_cmp);
+	if (pg->ncomms) /* comms is NULL then, and qsort() must not get NULL */
+		qsort(pg->comms, pg->ncomms, sizeof(*pg->comms), comm_cmp);
 	for (size_t i = pg->ncomms; i-- > 0;) {
 		struct case_row *row = &pg->rows[pg->comms[i].row];
 		row->comm_first = i;
