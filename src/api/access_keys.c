@@ -214,8 +214,10 @@ int akey_lookup(struct store_conn *c, const char *data_dir, const char *id, stru
  * of http/auth.c is the one read before its query (auth_invalidate() runs after any commit that touches
  * keys, principals or roles) and for AKEY_CACHE_TTL_MS at most, which bounds how long a key revoked
  * through another daemon sharing the PostgreSQL store still verifies here, as for tokens. Secrets and
- * signing keys leave memory through slot_wipe() whenever an entry is replaced, found stale or revoked.
- * Unknown ids are not cached: each one costs a query, as before. */
+ * signing keys leave memory through slot_wipe() when an entry is replaced, when its key is revoked here
+ * (akey_forget() after the commit), and when it is stale: found so by a lookup, or by the sweep that
+ * looks at one more slot on every call, so a stale secret of a key nobody uses any more is gone after
+ * AKEY_CACHE_SLOTS calls. Unknown ids are not cached: each one costs a query, as before. */
 #define AKEY_CACHE_SLOTS 512
 #define AKEY_CACHE_TTL_MS 5000
 
@@ -228,6 +230,7 @@ struct akey_slot {
 
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct akey_slot cache[AKEY_CACHE_SLOTS];
+static unsigned sweep_pos; /* under cache_mu */
 
 static struct akey_slot *slot_of(const char *id)
 {
@@ -240,6 +243,11 @@ static struct akey_slot *slot_of(const char *id)
 static void slot_wipe(struct akey_slot *sl)
 {
 	OPENSSL_cleanse(sl, sizeof(*sl));
+}
+
+static bool slot_stale(const struct akey_slot *sl, uint64_t gen, int64_t now)
+{
+	return sl->gen != gen || now - sl->cached_at >= AKEY_CACHE_TTL_MS || now < sl->cached_at;
 }
 
 static bool scope_is(const struct akey_slot *sl, const char *date, const char *region, const char *service)
@@ -277,7 +285,10 @@ int akey_signer(struct store_conn *c, const char *data_dir, const char *id, cons
 	int rc;
 
 	pthread_mutex_lock(&cache_mu);
-	if (sl->k.id[0] && (sl->gen != gen || now - sl->cached_at >= AKEY_CACHE_TTL_MS || now < sl->cached_at))
+	struct akey_slot *sw = &cache[sweep_pos++ % AKEY_CACHE_SLOTS];
+	if (sw->k.id[0] && slot_stale(sw, gen, now))
+		slot_wipe(sw);
+	if (sl->k.id[0] && slot_stale(sl, gen, now))
 		slot_wipe(sl);
 	if (sl->k.id[0] && !strcmp(sl->k.id, id)) {
 		hit = true;
@@ -319,6 +330,16 @@ void akey_forget(void *id)
 	if (!strcmp(sl->k.id, id))
 		slot_wipe(sl);
 	pthread_mutex_unlock(&cache_mu);
+}
+
+size_t akey_cache_size(void)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&cache_mu);
+	for (size_t i = 0; i < AKEY_CACHE_SLOTS; i++)
+		n += cache[i].k.id[0] != '\0';
+	pthread_mutex_unlock(&cache_mu);
+	return n;
 }
 
 void akey_cache_clear(void)

@@ -41,6 +41,8 @@ int akey_signer(struct store_conn *c, const char *data_dir, const char *id, cons
 void akey_wipe(struct akey *k);
 /* Drops access key id (a const char *; a store_hook) from the cache and wipes its secret. */
 void akey_forget(void *id);
+/* How many keys the cache holds (each with its secret in memory, stale or not). */
+size_t akey_cache_size(void);
 /* Empties the key cache, wiping every secret in it. */
 void akey_cache_clear(void);
 

@@ -171,6 +171,27 @@ static void test_ttl(void **state)
 	assert_int_equal(signer_rc(f, KEY2), FW_ENOTFOUND);
 }
 
+/* Stale entries of keys nobody asks for again are wiped by the sweep, one slot per call. */
+static void test_sweep_wipes_stale_secrets(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(signer_rc(f, KEY1), 0);
+	assert_int_equal(signer_rc(f, KEY2), 0);
+	assert_int_equal(akey_cache_size(), 2);
+	for (int i = 0; i < 1024; i++) /* fresh entries survive the sweep */
+		assert_int_equal(signer_rc(f, "AKFW0000000000000000"), FW_ENOTFOUND);
+	assert_int_equal(akey_cache_size(), 2);
+	time_set_offset_ms(5001);
+	for (int i = 0; i < 1024; i++) /* unknown ids are not cached, but each call sweeps a slot */
+		assert_int_equal(signer_rc(f, "AKFW0000000000000000"), FW_ENOTFOUND);
+	assert_int_equal(akey_cache_size(), 0);
+	assert_int_equal(signer_rc(f, KEY1), 0);
+	auth_invalidate(NULL);
+	for (int i = 0; i < 1024; i++)
+		assert_int_equal(signer_rc(f, "AKFW0000000000000000"), FW_ENOTFOUND);
+	assert_int_equal(akey_cache_size(), 0);
+}
+
 static size_t bindings_on(struct fixture *f, const char *account)
 {
 	struct auth *a = NULL;
@@ -214,6 +235,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_signer_matches_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalidate_and_forget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ttl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep_wipes_stale_secrets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_principal_cache, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
