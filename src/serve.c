@@ -1,4 +1,5 @@
 /* flywheel serve: configuration, store, bootstrap, modules, HTTP, signals. */
+#include "api/access_keys.h"
 #include "config.h"
 #include "daemon.h"
 #include "http/auth.h"
@@ -159,6 +160,7 @@ int serve_main(int argc, char **argv)
 		if (daemon_modules[i].stop)
 			daemon_modules[i].stop();
 	store_close(srv.store);
+	akey_cache_clear(); /* wipes the unsealed AWS secrets */
 	log_msg(LOG_INFO, "stopped");
 	return 0;
 }
