@@ -109,6 +109,21 @@ static void checkpoint(void)
 	}
 }
 
+/* Index entries the sweeper and the eviction scan per hold of the lock. A scan of a million alarms
+ * holds it for about 260 ms, during which every event waits; in slices of 32 Ki entries an event
+ * waits a few milliseconds at most. */
+#define SCAN_SLICE 32768
+
+/* Lets events in between two slices of a scan (evt__g.lock held on entry and on return). Entries of
+ * the index only move when it is resized (events only insert; removals happen in this thread), so
+ * the scan may go on unless that happened: returns false then. */
+static bool scan_pause(size_t icap)
+{
+	pthread_mutex_unlock(&evt__g.lock);
+	pthread_mutex_lock(&evt__g.lock);
+	return evt__g.icap == icap;
+}
+
 /* Firing alarms whose ends_at passed resolve on their own (Alertmanager's resolve timeout and
  * Prometheus' endsAt). */
 static void sweep(void)
@@ -119,10 +134,16 @@ static void sweep(void)
 		pthread_mutex_unlock(&evt__g.lock);
 		return;
 	}
-	size_t cap = 0, n = 0;
+	size_t cap = 0, n = 0, icap = evt__g.icap;
 	struct evt_event *ev = NULL;
 	int64_t next = INT64_MAX;
+	/* Alarms that events refresh while the lock is released below lower this again. */
+	evt__g.next_expiry = INT64_MAX;
 	for (size_t i = 0; i < evt__g.icap; i++) {
+		if (i % SCAN_SLICE == SCAN_SLICE - 1 && !scan_pause(icap)) {
+			next = now; /* the index was resized: scan again at the next tick */
+			break;
+		}
 		if (!evt__g.index[i])
 			continue;
 		struct alarm *a = evt__slot_ptr(evt__g.index[i]);
@@ -146,7 +167,8 @@ static void sweep(void)
 		ev[n].source = evt__src_names[a->src];
 		n++;
 	}
-	evt__g.next_expiry = next;
+	if (next < evt__g.next_expiry)
+		evt__g.next_expiry = next;
 	pthread_mutex_unlock(&evt__g.lock);
 	if (!n)
 		return;
@@ -166,7 +188,10 @@ static void evict(void)
 {
 	int64_t cutoff = time_now_ms() - 86400000;
 	pthread_mutex_lock(&evt__g.lock);
+	size_t icap = evt__g.icap;
 	for (size_t i = 0; i < evt__g.icap; i++) {
+		if (i % SCAN_SLICE == SCAN_SLICE - 1 && !scan_pause(icap))
+			break; /* resized: the rest waits for the next round */
 		if (!evt__g.index[i])
 			continue;
 		struct alarm *a = evt__slot_ptr(evt__g.index[i]);
@@ -308,6 +333,7 @@ static int load_alarms(struct store_conn *c)
 		a->incident = (uint32_t)store_int(rows, 13);
 		a->grp = (uint64_t)store_int(rows, 14);
 		a->problem = (uint32_t)store_int(rows, 16);
+		evt__note_expiry(a);
 		if (!a->labels) {
 			rc = FW_ENOMEM;
 			break;
@@ -415,7 +441,7 @@ int evt_engine_start(struct server *s)
 {
 	evt__g.store = s->store;
 	evt__g.srv = s;
-	evt__g.next_expiry = 0; /* the first sweep scans everything loaded */
+	evt__g.next_expiry = INT64_MAX; /* lowered by the load for every firing alarm with an end */
 	evt_rule_default(&evt__g.dflt);
 	struct store_conn *c = store_reader(s->store);
 	int rc = load_silences(c);
