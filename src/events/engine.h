@@ -92,6 +92,11 @@ typedef bool (*evt_visible_fn)(const char *account, void *arg);
 int evt_alarms_list(evt_visible_fn fn, void *arg, const struct evt_matchers *ms, bool only_active,
 		    struct evt_alarm_view **out, size_t *n);
 void evt_alarm_views_free(struct evt_alarm_view *v, size_t n);
+/* The alarm with fingerprint fp among the accounts visible per fn (the first such account in byte
+ * order when several have one), without copying the others: one index lookup per account.
+ * FW_ENOTFOUND when there is none. out is filled like an entry of evt_alarms_list; a malloc'd out
+ * is released with evt_alarm_views_free(out, 1). */
+int evt_alarm_find_visible(uint64_t fp, evt_visible_fn fn, void *arg, struct evt_alarm_view *out);
 /* One alarm; FW_ENOTFOUND when unknown. */
 int evt_alarm_get(const char *account, uint64_t fp, struct evt_alarm_view *out);
 /* The group_by labels (as JSON object) and rule name the pipeline uses for an alarm's labels. */

@@ -438,6 +438,23 @@ void evt_alarm_views_free(struct evt_alarm_view *v, size_t n)
 	free(v);
 }
 
+int evt_alarm_find_visible(uint64_t fp, evt_visible_fn fn, void *arg, struct evt_alarm_view *out)
+{
+	int64_t now = time_now_ms();
+	pthread_mutex_lock(&evt__g.lock);
+	evt__wait_loaded();
+	struct alarm *best = NULL;
+	for (uint32_t i = 0; i < evt__g.naccts; i++) {
+		struct alarm *a = evt__alarm_find(i, fp, NULL);
+		if (a && (!best || strcmp(evt__g.accts[i], evt__g.accts[best->acct]) < 0) && fn(evt__g.accts[i], arg))
+			best = a;
+	}
+	if (best)
+		view_fill(out, best, now);
+	pthread_mutex_unlock(&evt__g.lock);
+	return best ? 0 : FW_ENOTFOUND;
+}
+
 int evt_alarm_get(const char *account, uint64_t fp, struct evt_alarm_view *out)
 {
 	int rc = FW_ENOTFOUND;

@@ -58,6 +58,11 @@ api "$OPS" GET "/api/v1/alarms?status=resolved"
 is "$(jf '.items|length')" 4 "resolved alarms listed"
 api "$OPS" GET "/api/v1/alarms/$FP1"
 is "$(jf .status)" resolved "single alarm by fingerprint"
+is "$(jf .fingerprint)" "$FP1" "the alarm asked for"
+api "$VIEW" GET "/api/v1/alarms/$FP1"; is "$STATUS" 200 "a viewer of the account sees it"
+api "$OTHER" GET "/api/v1/alarms/$FP1"; is "$STATUS" 404 "another account's alarm is not found"
+api "$OPS" GET "/api/v1/alarms/$FP1?account=$B"; is "$STATUS" 404 "not found when another account is asked for"
+api "$OPS" GET "/api/v1/alarms/0123456789abcdef"; is "$STATUS" 404 "an unknown fingerprint is not found"
 
 # Within the group window a new alarm reopens the resolved incident.
 ev "$OPS" '{"name":"HighCPU","resource":"web9","severity":"high"}'
