@@ -25,16 +25,19 @@ struct cached {
 	bool busy; /* a store_rows is iterating it */
 };
 
-/* Checkpoints run on their own thread and connection, so the writer does not copy WAL pages into the
- * database file (and fsync it) while requests wait for their commit. */
-#define CKPT_PAGES 8000	  /* WAL pages (32 MB) that start a checkpoint: pages written again meanwhile are copied once */
+/* Checkpoints: the copying of WAL pages into the database file (and its fsync) runs on its own
+ * thread and connection, so requests do not wait for it. That pass cannot reset the WAL while the
+ * writer keeps appending, so the writer's next commit after a pass runs a short checkpoint of its own
+ * for the frames added meanwhile; the WAL then starts over and stays small for readers (a long WAL
+ * makes every page lookup search more of its index). */
+#define CKPT_PAGES 4000	  /* WAL pages that start a checkpoint (one block of the WAL index) */
 #define CKPT_INLINE 64000 /* the checkpointer fell this far behind: the writer checkpoints itself */
 
 struct ckpt {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	bool want, stop;
+	bool want, running, pass_done, stop;
 	sqlite3 *db;
 };
 
@@ -83,7 +86,7 @@ static int open_db(const char *path, sqlite3 **db, bool full_sync, char *err, si
 	char pragmas[256];
 	snprintf(pragmas, sizeof(pragmas),
 		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; "
-		 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+		 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=67108864;",
 		 full_sync ? "FULL" : "NORMAL");
 	char *msg = NULL;
 	if (sqlite3_exec(*db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
@@ -106,9 +109,12 @@ static void *ckpt_main(void *arg)
 		if (k->stop)
 			break;
 		k->want = false;
+		k->running = true;
 		pthread_mutex_unlock(&k->lock);
 		sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		pthread_mutex_lock(&k->lock);
+		k->running = false;
+		k->pass_done = true;
 	}
 	pthread_mutex_unlock(&k->lock);
 	return NULL;
@@ -118,16 +124,20 @@ static void *ckpt_main(void *arg)
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct ckpt *k = arg;
-	if (pages >= CKPT_INLINE) {
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	} else if (pages >= CKPT_PAGES) {
-		pthread_mutex_lock(&k->lock);
-		if (!k->want) {
-			k->want = true;
-			pthread_cond_signal(&k->cond);
-		}
-		pthread_mutex_unlock(&k->lock);
+	if (pages < CKPT_PAGES)
+		return SQLITE_OK;
+	pthread_mutex_lock(&k->lock);
+	bool catch_up = k->pass_done || pages >= CKPT_INLINE;
+	k->pass_done = false;
+	if (!catch_up && !k->want && !k->running) {
+		k->want = true;
+		pthread_cond_signal(&k->cond);
 	}
+	pthread_mutex_unlock(&k->lock);
+	/* Only the frames since the last pass are left to copy; the next write transaction restarts
+	 * the WAL from its beginning. */
+	if (catch_up)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	return SQLITE_OK;
 }
 
