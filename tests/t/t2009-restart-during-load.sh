@@ -15,7 +15,7 @@ is "$(jf '.items | length')" 1 "it opened one incident"
 INC=$(jf '.items[0].id')
 
 fw_kill9
-FLYWHEEL_EVENTS_LOAD_DELAY_MS=1500 fw_start || exit 1
+FLYWHEEL_EVENTS_LOAD_DELAY_MS=3000 fw_start || exit 1
 is "$(grep -c 'alarms, .* loaded in' "$TEST_DIR/daemon.log")" 1 "the daemon answers before the alarms are loaded"
 api "$TOK" POST /api/v2/alerts "$(al db-1)"
 is "$STATUS" 200 "a repeat sent during the load is accepted"
