@@ -2,24 +2,11 @@
 # `aws support` against flywheel: cases are incidents and service requests of the key's account;
 # communications are the public timeline both ways; pagination over 120+ cases; errors exit 254.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../aws.sh"
 
-AWS=/usr/bin/aws
-[ -x $AWS ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli >/dev/null 2>&1 ||
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli >/dev/null; }
-unset AWS_REGION AWS_PROFILE AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
-export AWS_CONFIG_FILE=$TEST_DIR/aws-config AWS_SHARED_CREDENTIALS_FILE=$TEST_DIR/aws-credentials
-export AWS_DEFAULT_REGION=us-west-2 AWS_PAGER= AWS_EC2_METADATA_DISABLED=true
-: >"$AWS_CONFIG_FILE"; : >"$AWS_SHARED_CREDENTIALS_FILE"
-
-# mkkey PRINCIPAL [BODY]: sets KEY_<name> via the printed "id secret".
-mkkey() { api "$ADMIN" POST "/api/v1/principals/$1/access-keys" "${2:-{\}}"; echo "$(jf .access_key_id) $(jf .secret_access_key)"; }
-# as WHO args…: runs the CLI with WHO's key ("id secret"); sets OUT, ERR, RC.
-as() {
-  local k=$1; shift
-  OUT=$(AWS_ACCESS_KEY_ID=${k% *} AWS_SECRET_ACCESS_KEY=${k#* } $AWS --endpoint-url "$FW_URL/aws" support "$@" 2>"$TEST_DIR/aws.err"); RC=$?
-  ERR=$(cat "$TEST_DIR/aws.err")
-}
-j() { jq -r "$1" <<<"$OUT"; }
+aws_setup us-west-2
+# as KEY args…: `aws support` with KEY ("id secret"); sets OUT, ERR, RC.
+as() { aws_run "$FW_URL/aws" support "$@"; }
 
 fw_start || { fail "daemon starts"; done_testing; exit 1; }
 A=111111111111; B=222222222222

@@ -4,22 +4,11 @@
 # role, a new member account, a disabled principal take effect on the next call. A change written to the
 # store behind the daemon's back (as another daemon sharing PostgreSQL would) takes effect within 5 s.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../aws.sh"
 
-AWS=/usr/bin/aws
-[ -x $AWS ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli >/dev/null 2>&1 ||
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli >/dev/null; }
-unset AWS_REGION AWS_PROFILE AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
-export AWS_CONFIG_FILE=$TEST_DIR/aws-config AWS_SHARED_CREDENTIALS_FILE=$TEST_DIR/aws-credentials
-export AWS_DEFAULT_REGION=us-east-1 AWS_PAGER= AWS_EC2_METADATA_DISABLED=true
-: >"$AWS_CONFIG_FILE"; : >"$AWS_SHARED_CREDENTIALS_FILE"
-
-mkkey() { api "$ADMIN" POST "/api/v1/principals/$1/access-keys" "${2:-{\}}"; echo "$(jf .access_key_id) $(jf .secret_access_key)"; }
-# as KEY [--region R] args…: runs `aws support` with KEY ("id secret"); sets OUT, ERR, RC.
-as() {
-  local k=$1; shift
-  OUT=$(AWS_ACCESS_KEY_ID=${k% *} AWS_SECRET_ACCESS_KEY=${k#* } $AWS --endpoint-url "$FW_URL" support "$@" 2>"$TEST_DIR/aws.err"); RC=$?
-  ERR=$(cat "$TEST_DIR/aws.err")
-}
+aws_setup us-east-1
+# as KEY args…: `aws support` with KEY ("id secret"); sets OUT, ERR, RC.
+as() { aws_run "$FW_URL" support "$@"; }
 # sigcurl KEY TARGET [BODY] [REGION]: one signed call with curl, the signature computed with openssl as
 # botocore computes it; sets STATUS and BODY. Quick enough to land several calls inside the caches' 5 s,
 # which the CLI (a second per call) is not.
