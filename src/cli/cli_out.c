@@ -212,6 +212,21 @@ void cli_print_json(const json_t *j)
 	free(s);
 }
 
+int cli_act(struct cli *c, const char *method, const char *path, const json_t *body,
+	    void (*say)(const struct cli_args *a, const json_t *answer), const struct cli_args *a)
+{
+	struct cli_resp r = CLI_RESP_INIT;
+	int rc = cli_call(c, method, path, body, &r);
+	if (!rc) {
+		if (c->json)
+			cli_print_raw(&r);
+		else
+			say(a, r.json);
+	}
+	cli_resp_release(&r);
+	return rc;
+}
+
 int cli_list(struct cli *c, const struct cli_args *a, const char *path, const struct cli_col *cols)
 {
 	bool all = cli_has(a, "all");

@@ -45,6 +45,10 @@ struct cli_args;
  * of a, and with --all follows next_cursor to the end. Prints a table of cols, or with --json the
  * API's JSON (with --all, one object holding every item). Returns an exit code. */
 int cli_list(struct cli *c, const struct cli_args *a, const char *path, const struct cli_col *cols);
+/* One action (METHOD path with body, borrowed, may be NULL): with --json the answer is printed as it
+ * came, else say(a, answer) prints a line for people. Returns what cli_call() returned. */
+int cli_act(struct cli *c, const char *method, const char *path, const json_t *body,
+	    void (*say)(const struct cli_args *a, const json_t *answer), const struct cli_args *a);
 
 /* Prints a response body as it came, with a final newline (for --json). */
 void cli_print_raw(const struct cli_resp *r);

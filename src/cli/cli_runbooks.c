@@ -793,19 +793,16 @@ out:
 	return rc;
 }
 
+static void say_cancel(const struct cli_args *a, const json_t *answer)
+{
+	printf("%s: cancel requested; the running step gets SIGTERM, then SIGKILL\n", a->pos[0]);
+}
+
 static int exe_cancel(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a)
 {
 	struct buf p = BUF_INIT(1024);
-	struct cli_resp r = CLI_RESP_INIT;
 	opath(&p, "executions", a->pos[0], "cancel");
-	int rc = cli_call(c, "POST", buf_str(&p), NULL, &r);
-	if (!rc) {
-		if (c->json)
-			cli_print_raw(&r);
-		else
-			printf("%s: cancel requested; the running step gets SIGTERM, then SIGKILL\n", a->pos[0]);
-	}
-	cli_resp_release(&r);
+	int rc = cli_act(c, "POST", buf_str(&p), NULL, say_cancel, a);
 	buf_release(&p);
 	return rc;
 }

@@ -322,10 +322,14 @@ static int t_status(struct cli *c, const struct cli_cmd *cmd, const struct cli_a
 	return patch(c, a, cmd->data, "updated");
 }
 
+static void say_comment(const struct cli_args *a, const json_t *answer)
+{
+	printf("%s: %s comment added\n", a->pos[0], cli_str(answer, "visibility"));
+}
+
 static int t_comment(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a)
 {
 	struct buf p = BUF_INIT(1024);
-	struct cli_resp r = CLI_RESP_INIT;
 	json_t *body = json_object();
 	int rc = cli_body(a, body);
 	if (rc)
@@ -341,13 +345,7 @@ static int t_comment(struct cli *c, const struct cli_cmd *cmd, const struct cli_
 		goto out;
 	}
 	tpath(&p, kind_of(a), a->pos[0], "comments");
-	if ((rc = cli_call(c, "POST", buf_str(&p), body, &r)))
-		goto out;
-	if (c->json)
-		cli_print_raw(&r);
-	else
-		printf("%s: %s comment added\n", a->pos[0], cli_str(r.json, "visibility"));
-	cli_resp_release(&r);
+	rc = cli_act(c, "POST", buf_str(&p), body, say_comment, a);
 out:
 	json_decref(body);
 	buf_release(&p);
@@ -371,10 +369,14 @@ static int t_timeline(struct cli *c, const struct cli_cmd *cmd, const struct cli
 	return rc;
 }
 
+static void say_linked(const struct cli_args *a, const json_t *answer)
+{
+	printf("%s linked to %s (%s)\n", a->pos[0], cli_str(answer, "linked"), cli_str(answer, "type"));
+}
+
 static int t_link(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a)
 {
 	struct buf p = BUF_INIT(1024);
-	struct cli_resp r = CLI_RESP_INIT;
 	json_t *body = json_object();
 	int rc = cli_body(a, body);
 	if (rc)
@@ -391,15 +393,35 @@ static int t_link(struct cli *c, const struct cli_cmd *cmd, const struct cli_arg
 		goto out;
 	}
 	tpath(&p, kind_of(a), a->pos[0], "links");
-	if ((rc = cli_call(c, "POST", buf_str(&p), body, &r)))
-		goto out;
-	if (c->json)
-		cli_print_raw(&r);
-	else
-		printf("%s linked to %s (%s)\n", a->pos[0], cli_str(r.json, "linked"),
-		       cli_str(r.json, "type"));
-	cli_resp_release(&r);
+	rc = cli_act(c, "POST", buf_str(&p), body, say_linked, a);
 out:
+	json_decref(body);
+	buf_release(&p);
+	return rc;
+}
+
+static void say_reclassified(const struct cli_args *a, const json_t *answer)
+{
+	printf("%s reclassified as service request %s\n", a->pos[0], cli_str(answer, "id"));
+}
+
+static void say_approved(const struct cli_args *a, const json_t *answer)
+{
+	printf("%s: approval recorded (%zu so far), status %s\n", a->pos[0],
+	       json_array_size(json_object_get(answer, "approvals")), cli_str(answer, "status"));
+}
+
+/* POST of the option flags to one of the ticket's actions. */
+static int action(struct cli *c, const struct cli_args *a, const char *what,
+		  void (*say)(const struct cli_args *a, const json_t *answer))
+{
+	struct buf p = BUF_INIT(1024);
+	json_t *body = json_object();
+	int rc = cli_body(a, body);
+	if (!rc) {
+		tpath(&p, kind_of(a), a->pos[0], what);
+		rc = cli_act(c, "POST", buf_str(&p), body, say, a);
+	}
 	json_decref(body);
 	buf_release(&p);
 	return rc;
@@ -407,50 +429,12 @@ out:
 
 static int t_reclassify(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a)
 {
-	struct buf p = BUF_INIT(1024);
-	struct cli_resp r = CLI_RESP_INIT;
-	json_t *body = json_object();
-	int rc = cli_body(a, body);
-	if (rc)
-		goto out;
-	tpath(&p, kind_of(a), a->pos[0], "reclassify");
-	if ((rc = cli_call(c, "POST", buf_str(&p), body, &r)))
-		goto out;
-	if (c->json)
-		cli_print_raw(&r);
-	else
-		printf("%s reclassified as service request %s\n", a->pos[0],
-		       cli_str(r.json, "id"));
-	cli_resp_release(&r);
-out:
-	json_decref(body);
-	buf_release(&p);
-	return rc;
+	return action(c, a, "reclassify", say_reclassified);
 }
 
 static int t_approve(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a)
 {
-	struct buf p = BUF_INIT(1024);
-	struct cli_resp r = CLI_RESP_INIT;
-	json_t *body = json_object();
-	int rc = cli_body(a, body);
-	if (rc)
-		goto out;
-	tpath(&p, kind_of(a), a->pos[0], "approvals");
-	if ((rc = cli_call(c, "POST", buf_str(&p), body, &r)))
-		goto out;
-	if (c->json) {
-		cli_print_raw(&r);
-	} else {
-		printf("%s: approval recorded (%zu so far), status %s\n", a->pos[0],
-		       json_array_size(json_object_get(r.json, "approvals")),
-		       cli_str(r.json, "status"));
-	}
-	cli_resp_release(&r);
-out:
-	json_decref(body);
-	buf_release(&p);
-	return rc;
+	return action(c, a, "approvals", say_approved);
 }
 
 /* ---- command tables ---- */
