@@ -306,15 +306,10 @@ out:
 static int h_create(struct req *r)
 {
 	json_t *body = NULL, *lines = json_array(), *eng = NULL;
-	struct fw_error e;
 	struct acct a;
-	int rc = req_body_json(r, false, &body);
+	int rc = req_body_fields(r, create_fields, false, &body);
 	if (rc)
 		goto out;
-	if ((rc = jv_check(body, create_fields, &e))) {
-		req_fail_from(r, &e);
-		goto out;
-	}
 	const char *account = jv_str(body, "account");
 	if (!api_account_id_ok(account)) {
 		rc = req_fail(r, 422, "invalid_field", "field 'account' must be a 12-digit account id");
@@ -502,14 +497,9 @@ out:
 static int h_review(struct req *r)
 {
 	json_t *body = NULL, *eng = NULL, *approved = json_array();
-	struct fw_error e;
-	int rc = req_body_json(r, false, &body);
+	int rc = req_body_fields(r, review_fields, false, &body);
 	if (rc)
 		goto out;
-	if ((rc = jv_check(body, review_fields, &e))) {
-		req_fail_from(r, &e);
-		goto out;
-	}
 	if ((rc = load_eng(r, req_param(r, 0), PERM_APPROVE, "reviewing an engagement", &eng)))
 		goto out;
 	if (strcmp(jv_str(eng, "status"), "submitted")) {
@@ -787,14 +777,9 @@ static int submit_mod(struct req *r, json_t *eng, const char *kind, const char *
 static int h_modify(struct req *r)
 {
 	json_t *body = NULL, *eng = NULL, *lines = json_array();
-	struct fw_error e;
-	int rc = req_body_json(r, false, &body);
+	int rc = req_body_fields(r, mod_fields, false, &body);
 	if (rc)
 		goto out;
-	if ((rc = jv_check(body, mod_fields, &e))) {
-		req_fail_from(r, &e);
-		goto out;
-	}
 	if ((rc = load_eng(r, req_param(r, 0), PERM_SUBMIT, "modifying an engagement", &eng)) ||
 	    (rc = need_started(r, eng, "modify")))
 		goto out;
@@ -838,14 +823,9 @@ static int h_optout(struct req *r)
 	    {NULL},
 	};
 	json_t *body = NULL, *eng = NULL, *lines = json_array();
-	struct fw_error e;
-	int rc = req_body_json(r, false, &body);
+	int rc = req_body_fields(r, fields, false, &body);
 	if (rc)
 		goto out;
-	if ((rc = jv_check(body, fields, &e))) {
-		req_fail_from(r, &e);
-		goto out;
-	}
 	if ((rc = load_eng(r, req_param(r, 0), PERM_SUBMIT, "opting out of an engagement", &eng)))
 		goto out;
 	json_t *el = json_object_get(eng, "lines");
@@ -963,14 +943,9 @@ static int h_modreview(struct req *r)
 	    {NULL},
 	};
 	json_t *body = NULL, *eng = NULL;
-	struct fw_error e;
-	int rc = req_body_json(r, false, &body);
+	int rc = req_body_fields(r, fields, false, &body);
 	if (rc)
 		goto out;
-	if ((rc = jv_check(body, fields, &e))) {
-		req_fail_from(r, &e);
-		goto out;
-	}
 	if ((rc = load_eng(r, req_param(r, 0), PERM_APPROVE, "reviewing a modification", &eng)))
 		goto out;
 	const char *decision = jv_str(body, "decision"), *reason = jv_str(body, "reason");
@@ -1082,14 +1057,9 @@ out:
 static int h_wl_create(struct req *r)
 {
 	json_t *body = NULL, *t = NULL;
-	struct fw_error e;
-	int rc = req_body_json(r, false, &body);
+	int rc = req_body_fields(r, wl_fields, false, &body);
 	if (rc)
 		goto out;
-	if ((rc = jv_check(body, wl_fields, &e))) {
-		req_fail_from(r, &e);
-		goto out;
-	}
 	const char *acc = jv_str(body, "account"), *eng = jv_str(body, "engagement");
 	if (!api_account_id_ok(acc)) {
 		rc = req_fail(r, 422, "invalid_field", "field 'account' must be a 12-digit account id");
