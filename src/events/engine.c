@@ -1,7 +1,7 @@
 /* The event engine's state and lifecycle (see engine.h, engine_int.h and docs/internals/events.md):
  * start-up (silences, windows and rules at once, the alarm index in the background thread), the
- * background thread (lazy checkpoint of refreshed alarms, sweeper of expired ones, KPI flush,
- * eviction), reload and stop. */
+ * background thread (lazy checkpoint of refreshed alarms, sweeper of expired ones, paging of alarms
+ * whose silence or maintenance window ended, KPI flush, eviction), reload and stop. */
 #include "events/engine_int.h"
 #include "automation/automation.h"
 #include "config.h"
@@ -183,6 +183,88 @@ static void sweep(void)
 	free(ev);
 }
 
+/* Alarms a silence or maintenance window held back page once nothing holds them back any more,
+ * as Alertmanager notifies an alert whose silence expired. The scan runs when a silence or window
+ * may have ended (evt__g.next_unsuppress: the earliest end, or 0 after a change through the API
+ * and after the start-up load, which covers windows that ended while the daemon was down). */
+
+struct resume_item {
+	uint32_t acct;
+	uint64_t fp;
+};
+
+struct resume_ctx {
+	const struct resume_item *v;
+	size_t n;
+};
+
+static int resume_tx(struct store_conn *c, void *arg)
+{
+	const struct resume_ctx *x = arg;
+	int rc = 0;
+	int64_t now = time_now_ms();
+	pthread_mutex_lock(&evt__g.lock);
+	for (size_t i = 0; i < x->n && !rc; i++)
+		rc = evt__resume_alarm(c, x->v[i].acct, x->v[i].fp, now, "system");
+	pthread_mutex_unlock(&evt__g.lock);
+	return rc;
+}
+
+/* Alarms per pass, and per write: each may open an incident, and a state change queued behind the
+ * write waits for all of it (see CKPT_SLICE). */
+#define RESUME_MAX 4096
+#define RESUME_WRITE 128
+
+static void resume_suppressed(void)
+{
+	int64_t now = time_now_ms();
+	pthread_mutex_lock(&evt__g.lock);
+	if (now < evt__g.next_unsuppress) {
+		pthread_mutex_unlock(&evt__g.lock);
+		return;
+	}
+	/* Changes through the API while the lock is released below set it to 0 again. */
+	evt__g.next_unsuppress = evt__suppression_ends(now);
+	size_t n = 0, icap = evt__g.icap;
+	struct resume_item *v = NULL;
+	for (size_t i = 0; i < evt__g.icap; i++) {
+		if (i % SCAN_SLICE == SCAN_SLICE - 1 && !scan_pause(icap)) {
+			evt__g.next_unsuppress = 0; /* the index was resized: scan again at the next tick */
+			break;
+		}
+		if (!evt__g.index[i])
+			continue;
+		struct alarm *a = evt__slot_ptr(evt__g.index[i]);
+		if (a->state != ST_FIRING || !(a->flags & (EVT_AF_SILENCED | EVT_AF_MAINT)) ||
+		    (a->ends_at && a->ends_at <= now))
+			continue;
+		/* Those still held back by either stay out: they would be found on every pass. */
+		if (evt__silenced_by(a->acct, a->labels, now, NULL) ||
+		    evt__in_maintenance(a->acct, a->labels, now))
+			continue;
+		if (n == RESUME_MAX) {
+			evt__g.next_unsuppress = 0; /* the rest at the next tick */
+			break;
+		}
+		if (!v && !(v = malloc(RESUME_MAX * sizeof(*v)))) {
+			evt__g.next_unsuppress = 0;
+			break;
+		}
+		v[n].acct = a->acct;
+		v[n].fp = a->fp;
+		n++;
+	}
+	pthread_mutex_unlock(&evt__g.lock);
+	for (size_t i = 0; i < n; i += RESUME_WRITE) {
+		struct resume_ctx x = { v + i, n - i < RESUME_WRITE ? n - i : RESUME_WRITE };
+		int rc = store_write(evt__g.store, resume_tx, &x);
+		if (rc)
+			log_msg(LOG_ERROR, "events: could not page %zu alarms whose suppression ended (%s)",
+			        x.n, fw_strerror(rc));
+	}
+	free(v);
+}
+
 /* Resolved alarms are kept in memory for a day (dedup, flap history), then dropped. */
 static void evict(void)
 {
@@ -245,6 +327,7 @@ static void *bg_main(void *arg)
 		pthread_mutex_unlock(&evt__g.lock);
 		checkpoint();
 		sweep();
+		resume_suppressed();
 		evt__kpi_flush();
 		if (++ticks % 600 == 0)
 			evict();
@@ -442,6 +525,9 @@ int evt_engine_start(struct server *s)
 	evt__g.store = s->store;
 	evt__g.srv = s;
 	evt__g.next_expiry = INT64_MAX; /* lowered by the load for every firing alarm with an end */
+	/* The first pass after the load pages alarms whose silence or window ended while the daemon
+	 * was down (the background thread runs it only once the load has finished). */
+	evt__g.next_unsuppress = 0;
 	evt_rule_default(&evt__g.dflt);
 	struct store_conn *c = store_reader(s->store);
 	int rc = load_silences(c);

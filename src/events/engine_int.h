@@ -3,7 +3,8 @@
 /* Internal to src/events: the engine's state and the functions its files share (engine.h is the
  * interface for everyone else). Names shared between the engine's files carry the evt__ prefix.
  *
- *   engine.c       state, start-up (background load of the alarm index), checkpoint, sweeper, stop
+ *   engine.c       state, start-up (background load of the alarm index), checkpoint, sweeper, end of
+ *                  suppression, stop
  *   alarm_index.c  accounts, packed labels, the load arena, the alarm pool and its index
  *   ingest.c       evt_ingest: dedup of repeats, the state-change pipeline in the writer, listings
  *   correlate.c    groups: an alarm joins its group's incident or opens one
@@ -128,6 +129,9 @@ struct evt__engine {
 	size_t nkpis, akpis;
 	/* background thread */
 	int64_t next_expiry; /* no firing alarm's ends_at is earlier than this (sweep skips until then) */
+	/* No silence or maintenance window ends before this (the scan for the alarms they held back
+	 * skips until then); 0 after a silence or window changed and after the start-up load. */
+	int64_t next_unsuppress;
 	pthread_t thread;
 	pthread_cond_t wake;
 	bool stopping, started;
@@ -217,6 +221,13 @@ void evt__wait_loaded(void);
 int evt__resolve_for_automation(struct store_conn *c, const char *account, const char *fingerprint,
 				const char *actor);
 
+/* A firing alarm that a silence or maintenance window held back (EVT_AF_SILENCED or EVT_AF_MAINT)
+ * and that nothing holds back at now any more pages as a new firing alarm would: automation, then
+ * its group's incident (joined, reopened or opened). One still held back gets the flag of what
+ * holds it now. Anything else (gone, resolved, past its ends_at, not held by either) is left
+ * alone. In the writer, evt__g.lock held. */
+int evt__resume_alarm(struct store_conn *c, uint32_t acct, uint64_t fp, int64_t now, const char *actor);
+
 /* ---- correlate.c ---- */
 
 /* The group (acct, key); created when create is set (NULL only when out of memory). Groups live
@@ -256,6 +267,9 @@ int evt__problem_open(struct store_conn *c, struct alarm *a, const struct evt_ru
 /* The first active silence matching the labels (all of them appended to ids, may be NULL). */
 const char *evt__silenced_by(uint32_t acct, const char *packed, int64_t now, json_t *ids);
 bool evt__in_maintenance(uint32_t acct, const char *packed, int64_t now);
+/* The earliest time after now at which an active or pending silence or an occurrence of a
+ * maintenance window ends (INT64_MAX when none will): when alarms they hold back may page. */
+int64_t evt__suppression_ends(int64_t now);
 /* Whether a firing source alarm inhibits this one (their fingerprints appended to fps, may be NULL). */
 bool evt__inhibited_by(uint32_t acct, uint64_t fp, const char *packed, json_t *fps);
 /* Fills a window's matchers and schedule from its stored document. */

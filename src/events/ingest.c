@@ -61,6 +61,61 @@ static bool ev_firing(const struct evt_event *ev, int64_t now)
 	return !(ev->ends_at && ev->ends_at <= now);
 }
 
+/* Suppression flags, one of which a firing alarm carries while it is held back. */
+#define SUPP_FLAGS (EVT_AF_NONIMPACT | EVT_AF_FLAPPING | EVT_AF_SILENCED | EVT_AF_MAINT | EVT_AF_INHIBITED)
+
+/* Why firing alarm a is held back now, in the order of docs/internals/events.md, with its flag set
+ * in a->flags; NULL when nothing holds it back. The caller cleared SUPP_FLAGS. */
+static const char *suppress_reason(struct alarm *a, const struct evt_rule *r, int64_t now)
+{
+	if (r->action == EVT_ACT_NON_IMPACTING) {
+		a->flags |= EVT_AF_NONIMPACT;
+		return "non_impacting";
+	}
+	if (a->hist && evt_flap_is_flapping(&a->hist->changes, (time_t)(now / 1000),
+					    (time_t)(r->flap_window_ms / 1000), r->flap_threshold)) {
+		a->flags |= EVT_AF_FLAPPING;
+		return "flapping";
+	}
+	if (evt__silenced_by(a->acct, a->labels, now, NULL)) {
+		a->flags |= EVT_AF_SILENCED;
+		return "silenced";
+	}
+	if (evt__in_maintenance(a->acct, a->labels, now)) {
+		a->flags |= EVT_AF_MAINT;
+		return "maintenance";
+	}
+	if (evt__inhibited_by(a->acct, a->fp, a->labels, NULL)) {
+		a->flags |= EVT_AF_INHIBITED;
+		return "inhibited";
+	}
+	return NULL;
+}
+
+/* What a firing alarm that nothing holds back goes through: automation, then its group's incident
+ * (joined, reopened or opened). In the writer, evt__g.lock held.
+ *
+ * Automation sees every alarm that starts firing and is not suppressed (a silenced, flapping or
+ * maintained alarm is not acted on). A remediation that asked to hold the incident back keeps
+ * this alarm out of incidents; automation opens one if the remediation fails, and resolves the
+ * alarm through evt__resolve_for_automation() if it succeeds. */
+static int page(struct store_conn *c, struct alarm *a, const struct evt_rule *r, bool was_state,
+		struct kpi *k, int64_t now, const char *actor)
+{
+	struct rb_alarm_result ar = { 0 };
+	json_t *hook = evt__alarm_hook_json(a);
+	int rc = rb_on_alarm(c, hook, &ar);
+	if (!rc && ar.outcome == RB_ALARM_REMEDIATING && ar.prevent_incident) {
+		/* Left over from an earlier episode: resolving must not count this alarm out of a
+		 * group it never joined this time. */
+		a->incident = 0;
+	} else if (!rc && r->action == EVT_ACT_INCIDENT) {
+		rc = evt__group_alarm(c, a, r, hook, was_state, k, now, actor);
+	}
+	json_decref(hook);
+	return rc;
+}
+
 /* Applies one state-changing event. Called with evt__g.lock held, inside the writer transaction. */
 static int apply(struct store_conn *c, struct pending *p, int64_t now, const char *actor)
 {
@@ -177,23 +232,7 @@ static int apply(struct store_conn *c, struct pending *p, int64_t now, const cha
 	if (a->hist)
 		evt_flap_record(&a->hist->firings, (time_t)(now / 1000));
 
-	if (r->action == EVT_ACT_NON_IMPACTING) {
-		a->flags |= EVT_AF_NONIMPACT;
-		supp = "non_impacting";
-	} else if (a->hist && evt_flap_is_flapping(&a->hist->changes, (time_t)(now / 1000),
-						   (time_t)(r->flap_window_ms / 1000), r->flap_threshold)) {
-		a->flags |= EVT_AF_FLAPPING;
-		supp = "flapping";
-	} else if (evt__silenced_by(acct, a->labels, now, NULL)) {
-		a->flags |= EVT_AF_SILENCED;
-		supp = "silenced";
-	} else if (evt__in_maintenance(acct, a->labels, now)) {
-		a->flags |= EVT_AF_MAINT;
-		supp = "maintenance";
-	} else if (evt__inhibited_by(acct, a->fp, a->labels, NULL)) {
-		a->flags |= EVT_AF_INHIBITED;
-		supp = "inhibited";
-	}
+	supp = suppress_reason(a, r, now);
 	if (supp)
 		k->suppressed++;
 
@@ -202,30 +241,31 @@ static int apply(struct store_conn *c, struct pending *p, int64_t now, const cha
 		    r->problem_threshold)
 		rc = evt__problem_open(c, a, r, actor);
 
-	/* Automation sees every alarm that starts firing and is not suppressed (a silenced, flapping or
-	 * maintained alarm is not acted on). A remediation that asked to hold the incident back keeps
-	 * this alarm out of incidents; automation opens one if the remediation fails, and resolves the
-	 * alarm through evt__resolve_for_automation() if it succeeds. */
-	json_t *hook = NULL;
-	bool held = false;
-	if (!rc && !supp) {
-		struct rb_alarm_result ar = { 0 };
-		hook = evt__alarm_hook_json(a);
-		rc = rb_on_alarm(c, hook, &ar);
-		held = ar.outcome == RB_ALARM_REMEDIATING && ar.prevent_incident;
-	}
-	if (held) {
-		/* Left over from an earlier episode: resolving must not count this alarm out of a
-		 * group it never joined this time. */
-		a->incident = 0;
-	}
-	if (!rc && !supp && !held && r->action == EVT_ACT_INCIDENT)
-		rc = evt__group_alarm(c, a, r, hook, was_state, k, now, actor);
-	json_decref(hook);
+	if (!rc && !supp)
+		rc = page(c, a, r, was_state, k, now, actor);
 	if (!rc)
 		rc = evt__alarm_row_write(c, a, r->name);
 	evt__note_expiry(a);
 	set_result(p->res, a, "firing", supp);
+	return rc;
+}
+
+int evt__resume_alarm(struct store_conn *c, uint32_t acct, uint64_t fp, int64_t now, const char *actor)
+{
+	struct alarm *a = evt__alarm_find(acct, fp, NULL);
+	if (!a || a->state != ST_FIRING || (a->ends_at && a->ends_at <= now) ||
+	    !(a->flags & (EVT_AF_SILENCED | EVT_AF_MAINT)))
+		return 0;
+	const struct evt_rule *r = evt__rule_for_sev(acct, a->labels, a->sev);
+	a->flags &= (uint8_t)~SUPP_FLAGS;
+	int rc = 0;
+	/* Still held back (by another silence, a window, a source alarm, or a rule changed meanwhile):
+	 * only its flag changes. No problem check either way: the firing that counts for it was
+	 * counted when the alarm started firing. */
+	if (!suppress_reason(a, r, now))
+		rc = page(c, a, r, false, evt__kpi_get(acct, now), now, actor);
+	if (!rc)
+		rc = evt__alarm_row_write(c, a, r->name);
 	return rc;
 }
 

@@ -40,6 +40,25 @@ bool evt__in_maintenance(uint32_t acct, const char *packed, int64_t now)
 	return false;
 }
 
+int64_t evt__suppression_ends(int64_t now)
+{
+	int64_t next = INT64_MAX;
+	for (size_t i = 0; i < evt__g.nsils; i++)
+		if (evt__g.sils[i].ends_at > now && evt__g.sils[i].ends_at < next)
+			next = evt__g.sils[i].ends_at;
+	for (size_t i = 0; i < evt__g.nwins; i++) {
+		time_t st = 0, en = 0;
+		/* An overlapping later occurrence may keep the window active past en: the scan at en
+		 * then finds nothing to do and asks again. */
+		if (!evt_window_active(&evt__g.wins[i].w, (time_t)(now / 1000), &en) &&
+		    evt_window_next(&evt__g.wins[i].w, (time_t)(now / 1000), &st, &en))
+			continue;
+		if ((int64_t)en * 1000 > now && (int64_t)en * 1000 < next)
+			next = (int64_t)en * 1000;
+	}
+	return next;
+}
+
 /* Inhibition: a firing alarm matching a rule's source mutes an alarm matching its target when
  * the `equal` labels agree. Sources are found by scanning firing alarms of the account; the scan
  * only happens for alarms that match some target, which keeps the hot path free of it. */
@@ -179,6 +198,8 @@ static int sil_tx(struct store_conn *c, void *arg)
 			x->neu = NULL;
 		}
 	}
+	/* An expired or shortened silence may have been all that held an alarm back. */
+	evt__g.next_unsuppress = 0;
 	pthread_mutex_unlock(&evt__g.lock);
 	return rc;
 }
@@ -382,6 +403,7 @@ static int win_tx(struct store_conn *c, void *arg)
 				evt__g.wins = realloc(evt__g.wins, evt__g.awins * sizeof(*evt__g.wins));
 			}
 			evt__g.wins[evt__g.nwins++] = *x->neu;
+			evt__g.next_unsuppress = 0; /* its first occurrence's end is due for a scan */
 			pthread_mutex_unlock(&evt__g.lock);
 			free(x->neu);
 			x->neu = NULL;
@@ -400,6 +422,8 @@ static int win_tx(struct store_conn *c, void *arg)
 			evt_matchers_release(&evt__g.wins[i].m);
 			json_decref(evt__g.wins[i].doc);
 			evt__g.wins[i] = evt__g.wins[--evt__g.nwins];
+			/* A deleted window holds nothing back any more. */
+			evt__g.next_unsuppress = 0;
 		}
 		break;
 	}
