@@ -233,8 +233,12 @@ static int apply(struct store_conn *c, struct pending *p, int64_t now, const cha
 		evt_flap_record(&a->hist->firings, (time_t)(now / 1000));
 
 	supp = suppress_reason(a, r, now);
-	if (supp)
+	if (supp) {
 		k->suppressed++;
+		/* A held-back episode belongs to no incident: the previous episode's link would make its
+		 * resolution count against that incident's group. page() links it if it pages later. */
+		a->incident = 0;
+	}
 
 	if (r->problem_threshold && a->hist && !(a->flags & EVT_AF_NONIMPACT) &&
 	    evt_flap_count(&a->hist->firings, (time_t)(now / 1000), (time_t)(r->problem_window_ms / 1000)) >=
