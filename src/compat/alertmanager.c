@@ -9,6 +9,7 @@
 #include "http/req.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/hex.h"
 #include "util/timeutil.h"
 #include "version.h"
 
@@ -344,8 +345,10 @@ static bool fp_str(struct fp *f, const char **raw, size_t *rawlen, char *out, si
 					return false;
 				unsigned v = 0;
 				for (int i = 2; i < 6; i++) {
-					char h = f->p[i];
-					v = v * 16 + (unsigned)(h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : 99);
+					int h = hex_digit((unsigned char)f->p[i]);
+					if (h < 0)
+						return false; /* not an escape: jansson names the error */
+					v = v * 16 + (unsigned)h;
 				}
 				if (v > 0xffff || v == 0 || (v >= 0xd800 && v <= 0xdfff))
 					return false; /* surrogates and NUL: leave them to jansson */

@@ -2,6 +2,7 @@
 #include "compat/aws_json.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/hex.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -20,17 +21,10 @@ static int hex4(const char *p, unsigned *out)
 {
 	unsigned v = 0;
 	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		unsigned d;
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			d = (unsigned)(c - 'A' + 10);
-		else
+		int d = hex_digit((unsigned char)p[i]);
+		if (d < 0)
 			return FW_EINVAL;
-		v = v * 16 + d;
+		v = v * 16 + (unsigned)d;
 	}
 	*out = v;
 	return 0;

@@ -15,6 +15,7 @@
 #include <openssl/hmac.h>
 
 #include "util/err.h"
+#include "util/hex.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
 #define TERMINATOR "aws4_request"
@@ -98,17 +99,6 @@ static void hex_encode(const unsigned char *in, size_t n, char *out)
 		out[2 * i + 1] = digits[in[i] & 15];
 	}
 	out[2 * n] = '\0';
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static bool name_eq(const char *a, const char *b, size_t blen)
@@ -268,8 +258,8 @@ static int cb_reencode(struct cbuf *b, const char *s, size_t n)
 	for (size_t i = 0; i < n && !rc; i++) {
 		char c = s[i];
 		int hi, lo;
-		if (c == '%' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 &&
-		    (lo = hex_value(s[i + 2])) >= 0) {
+		if (c == '%' && i + 2 < n && (hi = hex_digit((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = hex_digit((unsigned char)s[i + 2])) >= 0) {
 			c = (char)(hi << 4 | lo);
 			i += 2;
 		}
@@ -729,7 +719,7 @@ static int parse_signature(const char *v, size_t n, struct sigv4_auth *out, stru
 	if (n != HEX_LEN)
 		return deny(err, 400, E_INCOMPLETE, "Signature must be 64 hexadecimal characters");
 	for (size_t i = 0; i < n; i++) {
-		if (hex_value(v[i]) < 0)
+		if (hex_digit((unsigned char)v[i]) < 0)
 			return deny(err, 400, E_INCOMPLETE, "Signature must be 64 hexadecimal characters");
 		out->signature[i] = to_lower(v[i]);
 	}

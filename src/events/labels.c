@@ -1,5 +1,6 @@
 #include "events/labels.h"
 #include "util/err.h"
+#include "util/hex.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -461,17 +462,10 @@ int evt_fingerprint_parse(const char *s, uint64_t *fp)
 	uint64_t v = 0;
 	size_t i;
 	for (i = 0; i < EVT_FINGERPRINT_LEN; i++) {
-		char c = s[i];
-		unsigned d;
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			d = (unsigned)(c - 'A' + 10);
-		else
+		int d = hex_digit((unsigned char)s[i]);
+		if (d < 0)
 			return FW_EINVAL;
-		v = v << 4 | d;
+		v = v << 4 | (uint64_t)d;
 	}
 	if (s[i] != '\0')
 		return FW_EINVAL;

@@ -1,6 +1,7 @@
 #include "events/matcher.h"
 #include "events/labels.h"
 #include "util/err.h"
+#include "util/hex.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -85,17 +86,6 @@ static int tr_fail(struct re_tr *t, const char *fmt, ...)
 	return -1;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads \xHH or \x{H…} with t->p just after the 'x'. Returns the code point or -1 (t->err set). */
 static long read_hex(struct re_tr *t)
 {
@@ -103,7 +93,7 @@ static long read_hex(struct re_tr *t)
 	if (*t->p == '{') {
 		int digits = 0;
 		for (t->p++; *t->p != '}'; t->p++) {
-			int h = hexval(*t->p);
+			int h = hex_digit(*t->p);
 			if (h < 0 || ++digits > 6)
 				return tr_fail(t, "invalid escape sequence \\x{...}");
 			v = v * 16 + h;
@@ -112,7 +102,7 @@ static long read_hex(struct re_tr *t)
 		if (digits == 0)
 			return tr_fail(t, "invalid escape sequence \\x{}");
 	} else {
-		int h1 = hexval(t->p[0]), h2 = h1 < 0 ? -1 : hexval(t->p[1]);
+		int h1 = hex_digit(t->p[0]), h2 = h1 < 0 ? -1 : hex_digit(t->p[1]);
 		if (h2 < 0)
 			return tr_fail(t, "invalid escape sequence \\x: expected two hex digits");
 		v = h1 * 16 + h2;

@@ -46,6 +46,8 @@ same "invalid alerts: 400 with the joined messages as a JSON string"
 both POST /api/v2/alerts '[{"labels":{"a":"b"}'; is "$FS $(jq -r .code <<<"$FB")" "$AS $(jq -r .code <<<"$AB")" "malformed JSON: framework 400 {code,message}"
 both POST /api/v2/alerts '{"labels":{"a":"b"}}'; same "object instead of array: 400 {code,message}"
 both POST /api/v2/alerts '[{"labels":{"a":1}}]'; same "non-string label value: 400"
+both POST /api/v2/alerts '[{"labels":{"alertname":"x\u004Zy"}}]'
+is "$FS $(jq -r .code <<<"$FB")" "$AS $(jq -r .code <<<"$AB")" "a \\u escape that is not hex: framework 400, as Alertmanager"
 both POST /api/v2/alerts ''; same "empty body: 422 code 602"
 both POST /api/v2/alerts '[{"annotations":{}}]'; is "$FS $(jq -r .code <<<"$FB")" "$AS $(jq -r .code <<<"$AB")" "missing labels: 422 code 602"
 
