@@ -26,9 +26,9 @@
 struct wb_file {
 	sqlite3_file base;	 /* our methods */
 	sqlite3_file *inner;	 /* the default VFS's file, allocated right after this struct */
-	unsigned char *buf;	 /* pending bytes, to be written at off */
-	sqlite3_int64 off;
-	size_t len, cap;
+	unsigned char *buf;	 /* WALBUF_MAX bytes once the file is first written (readers never are) */
+	sqlite3_int64 off;	 /* where buf[0..len) goes */
+	size_t len;
 	int commit_next;	 /* the last write was a commit frame's header: flush after its page */
 };
 
@@ -55,17 +55,8 @@ static int wb_write(sqlite3_file *pf, const void *data, int n, sqlite3_int64 off
 	}
 	if ((size_t)n > WALBUF_MAX)
 		return f->inner->pMethods->xWrite(f->inner, data, n, off);
-	if (f->len + (size_t)n > f->cap) {
-		size_t cap = WALBUF_MAX;
-		unsigned char *b = realloc(f->buf, cap);
-		if (!b) {
-			if ((rc = wb_flush(f)) != SQLITE_OK)
-				return rc;
-			return f->inner->pMethods->xWrite(f->inner, data, n, off);
-		}
-		f->buf = b;
-		f->cap = cap;
-	}
+	if (!f->buf && !(f->buf = malloc(WALBUF_MAX)))
+		return f->inner->pMethods->xWrite(f->inner, data, n, off); /* nothing pending: unbuffered */
 	if (!f->len)
 		f->off = off;
 	memcpy(f->buf + f->len, data, (size_t)n);
@@ -88,7 +79,6 @@ static int wb_close(sqlite3_file *pf)
 	int rc2 = f->inner->pMethods->xClose(f->inner);
 	free(f->buf);
 	f->buf = NULL;
-	f->cap = 0;
 	return rc != SQLITE_OK ? rc : rc2;
 }
 
