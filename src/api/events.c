@@ -107,7 +107,7 @@ static int intg_tx(struct store_conn *c, void *arg)
 {
 	struct intg_ctx *x = arg;
 	int64_t n = 0;
-	int rc = store_query_int(c, "UPDATE counters SET value = value + 1 WHERE name = 'INTG' RETURNING value", SNOARGS, &n);
+	int rc = store_counter_next(c, "INTG", &n);
 	if (rc)
 		return rc;
 	char id[24];

@@ -178,8 +178,7 @@ static int change_tx(struct store_conn *c, void *arg)
 {
 	struct change_ctx *x = arg;
 	int64_t seq = 0;
-	int rc = store_query_int(c, "UPDATE counters SET value = value + 1 WHERE name = 'evt_change' RETURNING value",
-				 SNOARGS, &seq);
+	int rc = store_counter_next(c, "evt_change", &seq);
 	if (!rc)
 		rc = store_exec(c, "INSERT INTO evt_changes (seq, account, at, source, summary, payload) VALUES ($1,$2,$3,$4,$5,$6)",
 				SARGS(SI(seq), ST(x->account), SI(time_now_ms()), ST(x->source), ST(x->summary),

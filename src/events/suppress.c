@@ -378,9 +378,7 @@ static int win_tx(struct store_conn *c, void *arg)
 	int rc = 0;
 	if (x->neu) {
 		int64_t n = 0;
-		rc = store_query_int(
-		    c, "UPDATE counters SET value = value + 1 WHERE name = 'MW' RETURNING value", SNOARGS,
-		    &n);
+		rc = store_counter_next(c, "MW", &n);
 		if (rc)
 			return rc;
 		snprintf(x->neu->id, sizeof(x->neu->id), "MW-%lld", (long long)n);
