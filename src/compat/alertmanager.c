@@ -297,6 +297,12 @@ out:
 
 struct fp {
 	const char *p, *end;
+	/* Decoded strings and annotation texts, NUL-terminated, which the events' labels borrow; sized
+	 * so that a well-formed body always fits (fp_reserve gives up otherwise). */
+	char *arena;
+	size_t used, cap;
+	struct evt_label *lab; /* label pairs of every alert, each alert's run sorted by name */
+	size_t nlab, labcap;
 };
 
 static void fp_ws(struct fp *f)
@@ -315,84 +321,105 @@ static bool fp_lit(struct fp *f, char c)
 	return false;
 }
 
-/* A JSON string: *raw and *rawlen span its escaped content; when out is given it receives the decoded
- * bytes (NUL-terminated, cap bytes). */
-static bool fp_str(struct fp *f, const char **raw, size_t *rawlen, char *out, size_t cap)
+/* Room for n more bytes in the arena, or NULL. */
+static char *fp_reserve(struct fp *f, size_t n)
+{
+	return f->cap - f->used >= n ? f->arena + f->used : NULL;
+}
+
+static bool fp_plain(unsigned char c)
+{
+	return c != '"' && c != '\\' && c >= 0x20;
+}
+
+/* One escape sequence at f->p (a backslash): appends its decoded bytes to o (room for 3) and returns
+ * how many, or -1 for anything jansson should judge (unknown escapes, surrogates, NUL). */
+static int fp_escape(struct fp *f, char *o)
+{
+	if (f->p + 1 >= f->end)
+		return -1;
+	char d;
+	switch (f->p[1]) {
+	case '"': d = '"'; break;
+	case '\\': d = '\\'; break;
+	case '/': d = '/'; break;
+	case 'n': d = '\n'; break;
+	case 't': d = '\t'; break;
+	case 'r': d = '\r'; break;
+	case 'b': d = '\b'; break;
+	case 'f': d = '\f'; break;
+	case 'u': {
+		if (f->p + 6 > f->end)
+			return -1;
+		unsigned v = 0;
+		for (int i = 2; i < 6; i++) {
+			int h = hex_digit((unsigned char)f->p[i]);
+			if (h < 0)
+				return -1; /* not an escape: jansson names the error */
+			v = v * 16 + (unsigned)h;
+		}
+		if (v == 0 || (v >= 0xd800 && v <= 0xdfff))
+			return -1; /* surrogates and NUL: leave them to jansson */
+		f->p += 6;
+		if (v < 0x80) {
+			o[0] = (char)v;
+			return 1;
+		}
+		if (v < 0x800) {
+			o[0] = (char)(0xc0 | (v >> 6));
+			o[1] = (char)(0x80 | (v & 0x3f));
+			return 2;
+		}
+		o[0] = (char)(0xe0 | (v >> 12));
+		o[1] = (char)(0x80 | ((v >> 6) & 0x3f));
+		o[2] = (char)(0x80 | (v & 0x3f));
+		return 3;
+	}
+	default: return -1;
+	}
+	f->p += 2;
+	o[0] = d;
+	return 1;
+}
+
+/* A JSON string: *raw and *rawlen span its escaped content; when out is given, *out receives the
+ * decoded bytes, NUL-terminated, in the arena. A decoded string is never longer than its escaped
+ * form, so it fits in the room its quotes and escapes took in the body. */
+static bool fp_str(struct fp *f, const char **raw, size_t *rawlen, char **out)
 {
 	if (!fp_lit(f, '"'))
 		return false;
 	const char *s = f->p;
-	size_t o = 0;
-	while (f->p < f->end && *f->p != '"') {
-		unsigned char c = (unsigned char)*f->p;
-		if (c < 0x20)
-			return false;
-		if (c == '\\') {
-			if (f->p + 1 >= f->end)
-				return false;
-			char e = f->p[1], d;
-			switch (e) {
-			case '"': d = '"'; break;
-			case '\\': d = '\\'; break;
-			case '/': d = '/'; break;
-			case 'n': d = '\n'; break;
-			case 't': d = '\t'; break;
-			case 'r': d = '\r'; break;
-			case 'b': d = '\b'; break;
-			case 'f': d = '\f'; break;
-			case 'u': {
-				if (f->p + 6 > f->end)
-					return false;
-				unsigned v = 0;
-				for (int i = 2; i < 6; i++) {
-					int h = hex_digit((unsigned char)f->p[i]);
-					if (h < 0)
-						return false; /* not an escape: jansson names the error */
-					v = v * 16 + (unsigned)h;
-				}
-				if (v > 0xffff || v == 0 || (v >= 0xd800 && v <= 0xdfff))
-					return false; /* surrogates and NUL: leave them to jansson */
-				if (out) {
-					if (o + 4 >= cap)
-						return false;
-					if (v < 0x80)
-						out[o++] = (char)v;
-					else if (v < 0x800) {
-						out[o++] = (char)(0xc0 | (v >> 6));
-						out[o++] = (char)(0x80 | (v & 0x3f));
-					} else {
-						out[o++] = (char)(0xe0 | (v >> 12));
-						out[o++] = (char)(0x80 | ((v >> 6) & 0x3f));
-						out[o++] = (char)(0x80 | (v & 0x3f));
-					}
-				}
-				f->p += 6;
-				continue;
-			}
-			default: return false;
-			}
-			if (out) {
-				if (o + 1 >= cap)
-					return false;
-				out[o++] = d;
-			}
-			f->p += 2;
-			continue;
-		}
-		if (out) {
-			if (o + 1 >= cap)
-				return false;
-			out[o++] = (char)c;
-		}
-		f->p++;
-	}
-	if (f->p >= f->end)
+	char *o = out ? fp_reserve(f, (size_t)(f->end - f->p) + 1) : NULL;
+	size_t ol = 0;
+	if (out && !o)
 		return false;
+	for (;;) {
+		const char *q = f->p;
+		while (q < f->end && fp_plain((unsigned char)*q))
+			q++;
+		if (o)
+			memcpy(o + ol, f->p, (size_t)(q - f->p));
+		ol += (size_t)(q - f->p);
+		f->p = q;
+		if (q >= f->end || (unsigned char)*q < 0x20)
+			return false;
+		if (*q == '"')
+			break;
+		char tmp[3];
+		int k = fp_escape(f, o ? o + ol : tmp);
+		if (k < 0)
+			return false;
+		ol += (size_t)k;
+	}
 	*raw = s;
 	*rawlen = (size_t)(f->p - s);
 	f->p++;
-	if (out)
-		out[o] = '\0';
+	if (o) {
+		o[ol] = '\0';
+		*out = o;
+		f->used += ol + 1;
+	}
 	return true;
 }
 
@@ -409,84 +436,146 @@ static int kv_cmp(const void *a, const void *b)
 	return c ? c : (x->kl > y->kl) - (x->kl < y->kl);
 }
 
-/* Reads one alert object into e; annotations become compact JSON text in *annot (malloc'd or NULL). */
-static bool fp_alert(struct fp *f, struct evt_event *e, char **annot, int64_t now, bool *have_labels)
+/* Inserts (name, value) into the alert's run lab[0..*n) in name order. A repeated name makes the fast
+ * path give up: jansson's path decides what a duplicate key means. */
+static bool fp_label_add(struct fp *f, struct evt_label *lab, size_t *n, char *name, char *value)
 {
-	char key[64], val[4096];
+	if (f->nlab == f->labcap)
+		return false;
+	size_t i = *n;
+	while (i > 0) {
+		int c = strcmp(lab[i - 1].name, name);
+		if (c == 0)
+			return false;
+		if (c < 0)
+			break;
+		lab[i] = lab[i - 1];
+		i--;
+	}
+	lab[i] = (struct evt_label){ name, value };
+	(*n)++;
+	f->nlab++;
+	return true;
+}
+
+/* The annotations as compact JSON text with sorted keys, as json_dumps(JSON_COMPACT | JSON_SORT_KEYS)
+ * writes them for the jansson path, in the arena. NULL when there are none or on a duplicate key. */
+static const char *fp_annot_text(struct fp *f, struct kv *kvs, size_t n, bool *ok)
+{
+	*ok = true;
+	if (!n)
+		return NULL;
+	qsort(kvs, n, sizeof(kvs[0]), kv_cmp);
+	size_t need = 3;
+	for (size_t i = 0; i < n; i++) {
+		if (i && kv_cmp(&kvs[i - 1], &kvs[i]) == 0) {
+			*ok = false; /* duplicate key: let jansson decide */
+			return NULL;
+		}
+		need += kvs[i].kl + kvs[i].vl + 6;
+	}
+	char *o = fp_reserve(f, need), *w = o;
+	if (!o) {
+		*ok = false;
+		return NULL;
+	}
+	*w++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			*w++ = ',';
+		*w++ = '"';
+		memcpy(w, kvs[i].k, kvs[i].kl);
+		w += kvs[i].kl;
+		memcpy(w, "\":\"", 3);
+		w += 3;
+		memcpy(w, kvs[i].v, kvs[i].vl);
+		w += kvs[i].vl;
+		*w++ = '"';
+	}
+	*w++ = '}';
+	*w++ = '\0';
+	f->used += (size_t)(w - o);
+	return o;
+}
+
+/* Reads a "labels" or "annotations" object. Labels go into the alert's sorted run (empty values are
+ * dropped, as Alertmanager does); annotations into *annot as JSON text. */
+static bool fp_pairs(struct fp *f, bool labels, struct evt_event *e, const char **annot)
+{
+	struct kv kvs[64];
+	size_t nkv = 0, nl = 0;
+	struct evt_label *lab = f->lab + f->nlab;
+	if (labels && e->labels.n)
+		return false; /* "labels" twice */
+	if (!fp_lit(f, '{'))
+		return false;
+	if (!fp_lit(f, '}')) {
+		do {
+			const char *kr, *vr;
+			size_t klen, vlen;
+			char *name, *val;
+			if (!fp_str(f, &kr, &klen, &name) || !fp_lit(f, ':') || !evt_label_name_valid(name))
+				return false;
+			if (labels) {
+				if (!fp_str(f, &vr, &vlen, &val))
+					return false;
+				if (!val[0])
+					continue;
+				if (!evt_utf8_valid(val, strlen(val)) || !fp_label_add(f, lab, &nl, name, val))
+					return false;
+			} else {
+				if (!fp_str(f, &vr, &vlen, NULL) || nkv == 64 || memchr(kr, '\\', klen) ||
+				    !evt_utf8_valid(vr, vlen))
+					return false;
+				kvs[nkv++] = (struct kv){ kr, vr, klen, vlen };
+			}
+		} while (fp_lit(f, ','));
+		if (!fp_lit(f, '}'))
+			return false;
+	}
+	if (labels) {
+		evt_labels_borrow(&e->labels, lab, nl);
+		return true;
+	}
+	bool ok;
+	*annot = fp_annot_text(f, kvs, nkv, &ok);
+	return ok;
+}
+
+/* Reads one alert object into e. */
+static bool fp_alert(struct fp *f, struct evt_event *e, int64_t now)
+{
 	const char *raw;
 	size_t rl;
 	int64_t st = 0, en = 0;
-	*have_labels = false;
+	bool have_labels = false;
 	if (!fp_lit(f, '{'))
 		return false;
 	if (fp_lit(f, '}'))
 		return false;
 	do {
-		if (!fp_str(f, &raw, &rl, key, sizeof(key)) || !fp_lit(f, ':'))
+		char *key, *val;
+		if (!fp_str(f, &raw, &rl, &key) || !fp_lit(f, ':'))
 			return false;
 		if (!strcmp(key, "labels") || !strcmp(key, "annotations")) {
 			bool labels = key[0] == 'l';
-			struct kv kvs[64];
-			size_t nkv = 0;
-			if (!fp_lit(f, '{'))
+			if (!fp_pairs(f, labels, e, &e->annot_json))
 				return false;
-			if (!fp_lit(f, '}')) {
-				do {
-					char lk[256];
-					const char *kr, *vr;
-					size_t klen, vlen;
-					if (!fp_str(f, &kr, &klen, lk, sizeof(lk)) || !fp_lit(f, ':'))
-						return false;
-					if (labels) {
-						if (!fp_str(f, &vr, &vlen, val, sizeof(val)))
-							return false;
-						if (!val[0])
-							continue; /* Alertmanager drops empty labels */
-						if (!evt_label_name_valid(lk) || !evt_utf8_valid(val, strlen(val)) ||
-						    evt_labels_set(&e->labels, lk, val))
-							return false;
-					} else {
-						if (!fp_str(f, &vr, &vlen, NULL, 0) || nkv == 64 || !evt_label_name_valid(lk) ||
-						    memchr(kr, '\\', klen) || !evt_utf8_valid(vr, vlen))
-							return false;
-						kvs[nkv++] = (struct kv){ kr, vr, klen, vlen };
-					}
-				} while (fp_lit(f, ','));
-				if (!fp_lit(f, '}'))
-					return false;
-			}
-			if (labels) {
-				*have_labels = true;
-			} else if (nkv) {
-				qsort(kvs, nkv, sizeof(kvs[0]), kv_cmp);
-				struct buf b = BUF_INIT(1 << 20);
-				buf_puts(&b, "{");
-				for (size_t i = 0; i < nkv; i++) {
-					if (i && kv_cmp(&kvs[i - 1], &kvs[i]) == 0) {
-						buf_release(&b);
-						return false; /* duplicate key: let jansson decide */
-					}
-					buf_printf(&b, "%s\"%.*s\":\"%.*s\"", i ? "," : "", (int)kvs[i].kl, kvs[i].k, (int)kvs[i].vl,
-						   kvs[i].v);
-				}
-				buf_puts(&b, "}");
-				free(*annot);
-				*annot = buf_detach(&b);
-			}
+			have_labels |= labels;
 		} else if (!strcmp(key, "startsAt") || !strcmp(key, "endsAt")) {
 			int64_t *t = key[0] == 's' ? &st : &en;
-			if (!fp_str(f, &raw, &rl, val, sizeof(val)))
+			if (!fp_str(f, &raw, &rl, &val))
 				return false;
 			if (val[0] && strncmp(val, "0001-01-01T00:00:00", 19) && time_parse_rfc3339(val, t))
 				return false;
 		} else if (!strcmp(key, "generatorURL")) {
-			if (!fp_str(f, &raw, &rl, NULL, 0))
+			if (!fp_str(f, &raw, &rl, NULL))
 				return false;
 		} else {
 			return false;
 		}
 	} while (fp_lit(f, ','));
-	if (!fp_lit(f, '}') || !*have_labels || !e->labels.n)
+	if (!fp_lit(f, '}') || !have_labels || !e->labels.n)
 		return false;
 	if (!st)
 		st = en ? en : now;
@@ -502,39 +591,31 @@ static bool fp_alert(struct fp *f, struct evt_event *e, char **annot, int64_t no
 	return true;
 }
 
-/* Returns the number of events parsed into ev (cap entries), or -1 to take the jansson path. */
-static int fast_alerts(struct req *r, struct evt_event *ev, char **annots, size_t cap)
+/* Parses the body into ev (cap entries): the number of events, or -1 to take the jansson path. The
+ * events' labels and annotations point into f's arena. */
+static int fast_alerts(struct req *r, struct fp *f, struct evt_event *ev, size_t cap)
 {
-	struct fp f = { r->body.data, r->body.data + r->body.len };
 	int64_t now = time_now_ms();
 	size_t n = 0;
-	if (!r->body.len || !fp_lit(&f, '['))
+	if (!r->body.len || !fp_lit(f, '['))
 		return -1;
-	if (fp_lit(&f, ']'))
-		goto done;
+	if (fp_lit(f, ']'))
+		return 0;
 	do {
 		if (n == cap)
 			return -1;
-		bool have;
 		memset(&ev[n], 0, sizeof(ev[n]));
-		annots[n] = NULL;
-		evt_labels_init(&ev[n].labels);
-		bool ok = fp_alert(&f, &ev[n], &annots[n], now, &have);
-		n++;
-		if (!ok)
-			return -(int)n - 1;
+		if (!fp_alert(f, &ev[n], now))
+			return -1;
 		struct fw_error fe;
-		if (evt_api_event_account(r, evt_labels_get(&ev[n - 1].labels, "account"), ev[n - 1].account, &fe))
-			return -(int)n - 1;
-		ev[n - 1].annot_json = annots[n - 1];
-	} while (fp_lit(&f, ','));
-	if (!fp_lit(&f, ']'))
-		return -(int)n - 1;
-	fp_ws(&f);
-	if (f.p != f.end)
-		return -(int)n - 1;
-done:
-	return (int)n;
+		if (evt_api_event_account(r, evt_labels_get(&ev[n].labels, "account"), ev[n].account, &fe))
+			return -1;
+		n++;
+	} while (fp_lit(f, ','));
+	if (!fp_lit(f, ']'))
+		return -1;
+	fp_ws(f);
+	return f->p == f->end ? (int)n : -1;
 }
 
 int am_alerts_post(struct req *r)
@@ -544,16 +625,19 @@ int am_alerts_post(struct req *r)
 		return rc;
 	if ((rc = content_type_ok(r)))
 		return rc;
+	/* Room for every string decoded (never longer than the body) plus the annotation texts (never
+	 * longer than their objects), and a label pair per 7 bytes of body ("a":"b" and a separator). */
+	struct fp f = { .p = r->body.data, .end = r->body.data + r->body.len };
+	f.cap = 2 * r->body.len + 64;
+	f.labcap = r->body.len / 7 + 1;
+	f.arena = malloc(f.cap);
+	f.lab = malloc(f.labcap * sizeof(*f.lab));
 	struct evt_event ev[128];
-	char *annots[128];
-	int n = fast_alerts(r, ev, annots, 128);
-	int used = n >= 0 ? n : -n - 1;
-	if (n >= 0 && n > 0)
+	int n = f.arena && f.lab ? fast_alerts(r, &f, ev, 128) : -1;
+	if (n > 0)
 		rc = evt_ingest(ev, (size_t)n, r->auth->principal, NULL);
-	for (int i = 0; i < used; i++) {
-		evt_labels_release(&ev[i].labels);
-		free(annots[i]);
-	}
+	free(f.arena); /* the events' borrowed labels die with it: nothing else to release */
+	free(f.lab);
 	if (n >= 0) {
 		if (rc)
 			return am_string_error(r, 500, "failed to store the alerts");

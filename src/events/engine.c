@@ -72,6 +72,13 @@ static int ckpt_tx(struct store_conn *c, void *arg)
  * wait 20-60 ms under steady repeats; 512 rows keep it near a millisecond. */
 #define CKPT_SLICE 512
 
+/* Refreshes are written back every REFRESH_TICKS seconds. Prometheus resends every firing alert each
+ * evaluation, so with 100,000 firing alarms a write-back every second rewrote 100,000 rows a second
+ * and took a core's worth of the daemon's CPU; every ten seconds it is a tenth of that. A crash loses
+ * at most these seconds of last-seen times and counts, never a state change (those are written before
+ * the 2xx), and endsAt moves minutes ahead of a resend, so a refresh lost this way resolves nothing. */
+#define REFRESH_TICKS 10
+
 static void checkpoint(void)
 {
 	for (;;) {
@@ -325,11 +332,12 @@ static void *bg_main(void *arg)
 		if (evt__g.stopping)
 			break;
 		pthread_mutex_unlock(&evt__g.lock);
-		checkpoint();
+		if (++ticks % REFRESH_TICKS == 0)
+			checkpoint();
 		sweep();
 		resume_suppressed();
 		evt__kpi_flush();
-		if (++ticks % 600 == 0)
+		if (ticks % 600 == 0)
 			evict();
 		pthread_mutex_lock(&evt__g.lock);
 	}

@@ -350,19 +350,27 @@ int evt_ingest(struct evt_event *ev, size_t n, const char *actor, struct evt_res
 		uint32_t acct = evt__acct_idx(ev[i].account), slot = 0;
 		evt__kpi_get(acct, now)->events++;
 		struct alarm *a = evt__alarm_find(acct, fp, &slot);
-		char *an = ev[i].annot_json ? strdup(ev[i].annot_json) : annot_text(ev[i].annotations);
-		/* The hot path: a repeat of a firing alarm (or of a resolved one) changes no state. */
+		char *an_own = ev[i].annot_json ? NULL : annot_text(ev[i].annotations);
+		const char *an = ev[i].annot_json ? ev[i].annot_json : an_own;
+		/* The hot path: a repeat of a firing alarm (or of a resolved one) changes no state. Its
+		 * annotations are copied only when they changed. */
 		if (a && !ev[i].acknowledge &&
 		    a->state == (ev_firing(&ev[i], now) ? ST_FIRING : ST_RESOLVED)) {
 			bool taken = false;
 			if (a->state == ST_FIRING) {
-				refresh(a, &ev[i], an, now, &taken);
+				char *fresh = NULL;
+				if (an && (!a->annot || strcmp(a->annot, an)))
+					fresh = an_own ? an_own : strdup(an);
+				if (fresh == an_own)
+					an_own = NULL;
+				refresh(a, &ev[i], fresh, now, &taken);
+				if (!taken)
+					free(fresh);
 			} else {
 				a->updated_at = now;
 				a->count++;
 			}
-			if (!taken)
-				free(an);
+			free(an_own);
 			evt__mark_dirty(slot, a);
 			set_result(res ? &res[i] : NULL, a, a->state == ST_FIRING ? "firing" : "resolved",
 			           NULL);
@@ -371,7 +379,7 @@ int evt_ingest(struct evt_event *ev, size_t n, const char *actor, struct evt_res
 		work[nt].ev = &ev[i];
 		work[nt].res = res ? &res[i] : NULL;
 		work[nt].fp = fp;
-		work[nt].annot = an;
+		work[nt].annot = an_own ? an_own : an ? strdup(an) : NULL;
 		work[nt].packed = a ? NULL : evt__pack_labels(&ev[i].labels);
 		nt++;
 	}

@@ -15,16 +15,27 @@ void evt_labels_init(struct evt_labels *ls)
 	ls->v = NULL;
 	ls->n = 0;
 	ls->alloc = 0;
+	ls->borrowed = false;
 }
 
 void evt_labels_release(struct evt_labels *ls)
 {
-	for (size_t i = 0; i < ls->n; i++) {
-		free(ls->v[i].name);
-		free(ls->v[i].value);
+	if (!ls->borrowed) {
+		for (size_t i = 0; i < ls->n; i++) {
+			free(ls->v[i].name);
+			free(ls->v[i].value);
+		}
+		free(ls->v);
 	}
-	free(ls->v);
 	evt_labels_init(ls);
+}
+
+void evt_labels_borrow(struct evt_labels *ls, struct evt_label *v, size_t n)
+{
+	ls->v = v;
+	ls->n = n;
+	ls->alloc = n;
+	ls->borrowed = true;
 }
 
 /* Binary search: returns the index of name, or the index where it would be inserted with *found false. */
@@ -64,6 +75,8 @@ static int grow(struct evt_labels *ls, size_t need)
 
 int evt_labels_set(struct evt_labels *ls, const char *name, const char *value)
 {
+	if (ls->borrowed)
+		return FW_EINVAL;
 	bool found;
 	size_t i = find(ls, name, &found);
 	char *val = strdup(value);

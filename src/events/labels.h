@@ -20,11 +20,14 @@ struct evt_labels {
 	struct evt_label *v; /* sorted by name; v[i].name and v[i].value are owned by the set */
 	size_t n;
 	size_t alloc;
+	/* true: v and its strings belong to someone else (the Alertmanager fast path's request arena);
+	 * the set is read-only, and release only forgets them. See evt_labels_borrow(). */
+	bool borrowed;
 };
 
-#define EVT_LABELS_INIT    \
-	{                  \
-		NULL, 0, 0 \
+#define EVT_LABELS_INIT           \
+	{                         \
+		NULL, 0, 0, false \
 	}
 
 /* Length of a rendered fingerprint without its terminating NUL: 16 lowercase hex digits. */
@@ -35,8 +38,13 @@ void evt_labels_init(struct evt_labels *ls);
 /* Frees every string and the array; the set is left empty and can be reused. */
 void evt_labels_release(struct evt_labels *ls);
 
+/* Makes ls a read-only view of v[0..n), which must already be sorted by name without duplicates and
+ * outlive every use of ls. evt_labels_set() refuses to change it; release forgets it. */
+void evt_labels_borrow(struct evt_labels *ls, struct evt_label *v, size_t n);
+
 /* Sets name to value, replacing an existing value. Both strings are copied; the set stays sorted.
- * Does not validate (see evt_label_name_valid). Returns 0 or FW_ENOMEM (the set is unchanged then). */
+ * Does not validate (see evt_label_name_valid). Returns 0, FW_ENOMEM, or FW_EINVAL for a borrowed
+ * set (the set is unchanged then). */
 int evt_labels_set(struct evt_labels *ls, const char *name, const char *value);
 
 /* Returns the value of name, or NULL when the set has no such label. The pointer is owned by the set
