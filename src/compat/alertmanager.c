@@ -382,6 +382,29 @@ static int fp_escape(struct fp *f, char *o)
 	return 1;
 }
 
+/* The first byte at or after q that ends a run of plain string bytes ('"', '\\' or a control
+ * character), or end. Eight bytes at a time: a byte b of word x is flagged when b == '"', b == '\\'
+ * or b < 0x20 by the usual "has zero byte" / "has byte less than" word tricks; a flag can spill
+ * into higher bytes, never lower ones, so the lowest flag is exact. */
+static const char *fp_scan(const char *q, const char *end)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
+	while (end - q >= 8) {
+		uint64_t x;
+		memcpy(&x, q, 8);
+		uint64_t a = x ^ (ones * '"'), b = x ^ (ones * '\\');
+		uint64_t t = (((a - ones) & ~a) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x)) & high;
+		if (t)
+			return q + (__builtin_ctzll(t) >> 3);
+		q += 8;
+	}
+#endif
+	while (q < end && fp_plain((unsigned char)*q))
+		q++;
+	return q;
+}
+
 /* A JSON string: *raw and *rawlen span its escaped content; when out is given, *out receives the
  * decoded bytes, NUL-terminated, in the arena. A decoded string is never longer than its escaped
  * form, so it fits in the room its quotes and escapes took in the body. */
@@ -395,9 +418,7 @@ static bool fp_str(struct fp *f, const char **raw, size_t *rawlen, char **out)
 	if (out && !o)
 		return false;
 	for (;;) {
-		const char *q = f->p;
-		while (q < f->end && fp_plain((unsigned char)*q))
-			q++;
+		const char *q = fp_scan(f->p, f->end);
 		if (o)
 			memcpy(o + ol, f->p, (size_t)(q - f->p));
 		ol += (size_t)(q - f->p);
@@ -554,26 +575,31 @@ static bool fp_alert(struct fp *f, struct evt_event *e, int64_t now)
 	if (fp_lit(f, '}'))
 		return false;
 	do {
-		char *key, *val;
-		if (!fp_str(f, &raw, &rl, &key) || !fp_lit(f, ':'))
+		/* Keys compare as written: one with an escape in it takes the jansson path. */
+		const char *key;
+		char *val;
+		size_t kl;
+		if (!fp_str(f, &key, &kl, NULL) || !fp_lit(f, ':'))
 			return false;
-		if (!strcmp(key, "labels") || !strcmp(key, "annotations")) {
+#define IS_KEY(lit) (kl == sizeof(lit) - 1 && !memcmp(key, lit, kl))
+		if (IS_KEY("labels") || IS_KEY("annotations")) {
 			bool labels = key[0] == 'l';
 			if (!fp_pairs(f, labels, e, &e->annot_json))
 				return false;
 			have_labels |= labels;
-		} else if (!strcmp(key, "startsAt") || !strcmp(key, "endsAt")) {
+		} else if (IS_KEY("startsAt") || IS_KEY("endsAt")) {
 			int64_t *t = key[0] == 's' ? &st : &en;
 			if (!fp_str(f, &raw, &rl, &val))
 				return false;
 			if (val[0] && strncmp(val, "0001-01-01T00:00:00", 19) && time_parse_rfc3339(val, t))
 				return false;
-		} else if (!strcmp(key, "generatorURL")) {
+		} else if (IS_KEY("generatorURL")) {
 			if (!fp_str(f, &raw, &rl, NULL))
 				return false;
 		} else {
 			return false;
 		}
+#undef IS_KEY
 	} while (fp_lit(f, ','));
 	if (!fp_lit(f, '}') || !have_labels || !e->labels.n)
 		return false;

@@ -345,6 +345,54 @@ void evt__index_reserve(size_t n)
 		index_resize(cap);
 }
 
+void evt__alarm_prefetch(const uint32_t *acct, const uint64_t *fp, size_t n)
+{
+	if (!evt__g.icap)
+		return;
+	size_t j[64];
+	for (size_t base = 0; base < n; base += 64) {
+		size_t m = n - base < 64 ? n - base : 64;
+		for (size_t i = 0; i < m; i++) {
+			j[i] = evt__key_hash(acct[base + i], fp[base + i]) & (evt__g.icap - 1);
+			__builtin_prefetch(&evt__g.index[j[i]]);
+		}
+		for (size_t i = 0; i < m; i++)
+			if (evt__g.index[j[i]])
+				__builtin_prefetch(evt__slot_ptr(evt__g.index[j[i]]));
+	}
+}
+
+uint64_t evt__annot_hash(const char *s)
+{
+	if (!s)
+		return 0;
+	/* Eight bytes at a time, each word mixed with a multiply and a shift (the finalizer of
+	 * SplitMix64); the length goes in last so that trailing NULs of the final word count. */
+	const uint64_t m = UINT64_C(0xbf58476d1ce4e5b9);
+	uint64_t h = UINT64_C(0x9e3779b97f4a7c15);
+	size_t n = strlen(s), i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		h = (h ^ w) * m;
+		h ^= h >> 31;
+	}
+	uint64_t w = 0;
+	memcpy(&w, s + i, n - i);
+	h = (h ^ w ^ ((uint64_t)n << 56)) * m;
+	h ^= h >> 29;
+	h *= UINT64_C(0x94d049bb133111eb);
+	h ^= h >> 32;
+	return h ? h : 1;
+}
+
+void evt__alarm_set_annot(struct alarm *a, char *annot)
+{
+	evt__str_free(a->annot);
+	a->annot = annot;
+	a->annot_h = evt__annot_hash(annot);
+}
+
 struct alarm *evt__alarm_find(uint32_t acct, uint64_t fp, uint32_t *slot)
 {
 	if (!evt__g.icap)

@@ -416,6 +416,7 @@ static int load_alarms(struct store_conn *c)
 		a->labels = load_labels(store_text(rows, 6));
 		const char *ann = store_text(rows, 7);
 		a->annot = ann ? evt__arena_copy(ann, strlen(ann)) : NULL;
+		a->annot_h = evt__annot_hash(a->annot);
 		a->starts_at = store_int(rows, 8);
 		a->ends_at = store_int(rows, 9);
 		a->updated_at = store_int(rows, 10);

@@ -53,6 +53,7 @@ struct alarm {
 	int64_t starts_at, ends_at, updated_at, first_seen;
 	char *labels; /* packed */
 	char *annot;  /* compact JSON or NULL */
+	uint64_t annot_h; /* evt__annot_hash(annot): repeats compare this, not the string */
 	struct hist *hist;
 };
 
@@ -178,6 +179,19 @@ char *evt__arena_alloc(size_t n);
 void evt__arena_trim(const char *p, size_t used);
 char *evt__arena_copy(const char *s, size_t len);
 void evt__str_free(char *p);
+
+/* A 64-bit hash of annotation text (0 for NULL). A repeat whose annotations hash the same as the
+ * alarm's is taken as unchanged without reading the stored string, which at 100,000 alarms is a cache
+ * miss per alert; two different texts with one hash (odds 2^-64 per change) would keep the old
+ * annotations until they change again. */
+uint64_t evt__annot_hash(const char *s);
+
+/* Starts loading the index entries and alarms of n lookups to come, so that a batch's cache misses
+ * overlap instead of following one another. evt__g.lock held. */
+void evt__alarm_prefetch(const uint32_t *acct, const uint64_t *fp, size_t n);
+
+/* Replaces a's annotations with annot (owned by a from now on, may be NULL), freeing the old. */
+void evt__alarm_set_annot(struct alarm *a, char *annot);
 
 /* The record of 1-based pool slot s; valid while the alarm exists (chunks never move). */
 static inline struct alarm *evt__slot_ptr(uint32_t s)

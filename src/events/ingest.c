@@ -49,9 +49,8 @@ static void refresh(struct alarm *a, const struct evt_event *ev, const char *ann
 		a->flags &= (uint8_t)~EVT_AF_TIMEOUT;
 	a->updated_at = now;
 	a->count++;
-	if (annot && (!a->annot || strcmp(a->annot, annot))) {
-		evt__str_free(a->annot);
-		a->annot = (char *)annot;
+	if (annot && a->annot_h != evt__annot_hash(annot)) {
+		evt__alarm_set_annot(a, (char *)annot);
 		*annot_taken = true;
 	}
 }
@@ -178,9 +177,8 @@ static int apply(struct store_conn *c, struct pending *p, int64_t now, const cha
 	a->sev = evt__name_idx(evt__sev_names, ev->severity);
 	a->src = evt__name_idx(evt__src_names, ev->source);
 	const struct evt_rule *r = evt__rule_for_sev(acct, a->labels, a->sev);
-	if (p->annot && (!a->annot || strcmp(a->annot, p->annot))) {
-		evt__str_free(a->annot);
-		a->annot = p->annot;
+	if (p->annot && a->annot_h != evt__annot_hash(p->annot)) {
+		evt__alarm_set_annot(a, p->annot);
 		p->annot = NULL;
 	}
 	a->ends_at = ev->ends_at;
@@ -334,20 +332,31 @@ static char *annot_text(const json_t *an)
 int evt_ingest(struct evt_event *ev, size_t n, const char *actor, struct evt_result *res)
 {
 	struct pending *work = calloc(n ? n : 1, sizeof(*work));
-	if (!work)
+	uint64_t *fps = malloc((n ? n : 1) * sizeof(*fps));
+	uint32_t *accts = malloc((n ? n : 1) * sizeof(*accts));
+	if (!work || !fps || !accts) {
+		free(work);
+		free(fps);
+		free(accts);
 		return FW_ENOMEM;
+	}
 	size_t nt = 0;
 	int rc = 0;
 	int64_t now = time_now_ms();
+	for (size_t i = 0; i < n; i++)
+		fps[i] = evt_labels_fingerprint(&ev[i].labels);
 	pthread_mutex_lock(&evt__g.lock);
 	evt__wait_loaded();
+	for (size_t i = 0; i < n; i++)
+		accts[i] = evt__acct_idx(ev[i].account);
+	evt__alarm_prefetch(accts, fps, n);
 	for (size_t i = 0; i < n; i++) {
-		uint64_t fp = evt_labels_fingerprint(&ev[i].labels);
+		uint64_t fp = fps[i];
 		if (res) {
 			memset(&res[i], 0, sizeof(res[i]));
 			res[i].fp = fp;
 		}
-		uint32_t acct = evt__acct_idx(ev[i].account), slot = 0;
+		uint32_t acct = accts[i], slot = 0;
 		evt__kpi_get(acct, now)->events++;
 		struct alarm *a = evt__alarm_find(acct, fp, &slot);
 		char *an_own = ev[i].annot_json ? NULL : annot_text(ev[i].annotations);
@@ -359,7 +368,7 @@ int evt_ingest(struct evt_event *ev, size_t n, const char *actor, struct evt_res
 			bool taken = false;
 			if (a->state == ST_FIRING) {
 				char *fresh = NULL;
-				if (an && (!a->annot || strcmp(a->annot, an)))
+				if (an && a->annot_h != evt__annot_hash(an))
 					fresh = an_own ? an_own : strdup(an);
 				if (fresh == an_own)
 					an_own = NULL;
@@ -399,6 +408,8 @@ int evt_ingest(struct evt_event *ev, size_t n, const char *actor, struct evt_res
 		free(work[i].annot);
 	}
 	free(work);
+	free(fps);
+	free(accts);
 	return rc;
 }
 
