@@ -1,7 +1,7 @@
 -- wrk script: POST /api/v2/alerts the way Prometheus does (PROTOCOLS.md 1.8).
 -- Environment: BATCH (alerts per request, 64 like Prometheus; 1 for single-alert requests),
 -- SETS (distinct label sets cycled through), AUTH (Authorization header value or empty),
--- ONCE=1 to send each label set once and then stop (used to load alarms), SHOW_ERRORS=1 to print
+-- SHOW_ERRORS=1 to print
 -- the first bodies of non-200 answers (wrk then reads every answer into Lua, which costs CPU the
 -- server under test would otherwise get; wrk counts non-2xx answers either way).
 --
@@ -11,7 +11,6 @@
 local batch = tonumber(os.getenv("BATCH") or "64")
 local sets = tonumber(os.getenv("SETS") or "10000")
 local auth = os.getenv("AUTH") or ""
-local once = os.getenv("ONCE") == "1"
 local starts = os.getenv("STARTS") or "2026-01-01T00:00:00.000Z"
 local ends = os.getenv("ENDS") or "2099-01-01T00:00:00.000Z"
 local counter = 0
@@ -34,13 +33,7 @@ end
 local function body(c)
   local parts = {}
   for k = 1, batch do
-    local i
-    if once then
-      i = c * batch + k - 1
-    else
-      i = ((c * batch + k - 1) % sets)
-    end
-    parts[k] = alert(i)
+    parts[k] = alert((c * batch + k - 1) % sets)
   end
   return "[" .. table.concat(parts, ",") .. "]"
 end
@@ -55,7 +48,6 @@ function init(args)
   wrk.headers["Content-Type"] = "application/json"
   if auth ~= "" then wrk.headers["Authorization"] = auth end
   counter = thread_id or 0
-  if once then return end
   -- This thread sends counters thread_id, thread_id + nthreads, …: the bodies repeat after
   -- sets / gcd(sets, batch * nthreads) requests.
   local period = math.floor(sets / gcd(sets, batch * nthreads))
@@ -74,9 +66,6 @@ function request()
   end
   local b = body(counter)
   counter = counter + nthreads
-  if once and (counter - nthreads) * batch >= sets then
-    wrk.thread:stop()
-  end
   return wrk.format(nil, "/api/v2/alerts", nil, b)
 end
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Loads N distinct alerts once into flywheel's /api/v2/alerts, in batches of 64 over a few
-keep-alive connections (bench/ingest/run). Usage: load.py URL TOKEN ACCOUNT N [CONNS]"""
-import http.client, json, sys, threading, urllib.parse
+"""Loads N distinct alerts once into /api/v2/alerts (flywheel's or Alertmanager's), in batches of 64
+over a few keep-alive connections (bench/ingest/run). Usage: load.py URL TOKEN ACCOUNT N [CONNS]
+TOKEN "-" sends no Authorization header. SHAPE=bench sends the label sets alerts.lua cycles through
+(no account label), so that its runs find them already firing."""
+import http.client, json, os, sys, threading, urllib.parse
 
 url, token, account, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 conns = int(sys.argv[5]) if len(sys.argv) > 5 else 4
@@ -10,14 +12,23 @@ batches = list(range(0, n, 64))
 lock = threading.Lock()
 errors = []
 
-def alert(i):
+def load_alert(i):
     return ('{"labels":{"alertname":"Load%d","instance":"host-%d:9100","job":"node","account":"%s"},'
             '"annotations":{"summary":"load %d"},"startsAt":"2026-01-01T00:00:00.000Z","endsAt":"2099-01-01T00:00:00.000Z"}'
             % (i % 100, i, account, i))
 
+def bench_alert(i):  # alerts.lua's alert(i)
+    return ('{"labels":{"alertname":"Bench%d","instance":"host-%d:9100","job":"node","severity":"warning","cluster":"c%d"},'
+            '"annotations":{"summary":"bench alert %d"},"startsAt":"2026-01-01T00:00:00.000Z","endsAt":"2099-01-01T00:00:00.000Z",'
+            '"generatorURL":"http://prom:9090/graph?g0.expr=up"}' % (i % 50, i, i % 20, i))
+
+alert = bench_alert if os.environ.get("SHAPE") == "bench" else load_alert
+
 def worker():
     c = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
-    hdr = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+    hdr = {"Content-Type": "application/json"}
+    if token != "-":
+        hdr["Authorization"] = "Bearer " + token
     while True:
         with lock:
             if not batches:

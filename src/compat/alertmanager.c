@@ -301,8 +301,13 @@ struct fp {
 	 * so that a well-formed body always fits (fp_reserve gives up otherwise). */
 	char *arena;
 	size_t used, cap;
+	size_t outlen;	       /* length of the string fp_str() decoded last */
 	struct evt_label *lab; /* label pairs of every alert, each alert's run sorted by name */
 	size_t nlab, labcap;
+	/* The last startsAt/endsAt text and its value: a batch usually repeats a few timestamps. */
+	const char *tsraw;
+	size_t tslen;
+	int64_t tsval;
 };
 
 static void fp_ws(struct fp *f)
@@ -311,8 +316,12 @@ static void fp_ws(struct fp *f)
 		f->p++;
 }
 
-static bool fp_lit(struct fp *f, char c)
+static inline bool fp_lit(struct fp *f, char c)
 {
+	if (f->p < f->end && *f->p == c) { /* compact JSON, as Prometheus sends it */
+		f->p++;
+		return true;
+	}
 	fp_ws(f);
 	if (f->p < f->end && *f->p == c) {
 		f->p++;
@@ -440,6 +449,7 @@ static bool fp_str(struct fp *f, const char **raw, size_t *rawlen, char **out)
 		o[ol] = '\0';
 		*out = o;
 		f->used += ol + 1;
+		f->outlen = ol;
 	}
 	return true;
 }
@@ -542,7 +552,7 @@ static bool fp_pairs(struct fp *f, bool labels, struct evt_event *e, const char 
 					return false;
 				if (!val[0])
 					continue;
-				if (!evt_utf8_valid(val, strlen(val)) || !fp_label_add(f, lab, &nl, name, val))
+				if (!evt_utf8_valid(val, f->outlen) || !fp_label_add(f, lab, &nl, name, val))
 					return false;
 			} else {
 				if (!fp_str(f, &vr, &vlen, NULL) || nkv == 64 || memchr(kr, '\\', klen) ||
@@ -591,8 +601,15 @@ static bool fp_alert(struct fp *f, struct evt_event *e, int64_t now)
 			int64_t *t = key[0] == 's' ? &st : &en;
 			if (!fp_str(f, &raw, &rl, &val))
 				return false;
-			if (val[0] && strncmp(val, "0001-01-01T00:00:00", 19) && time_parse_rfc3339(val, t))
-				return false;
+			if (f->tsraw && rl == f->tslen && !memcmp(raw, f->tsraw, rl)) {
+				*t = f->tsval;
+			} else {
+				if (val[0] && strncmp(val, "0001-01-01T00:00:00", 19) && time_parse_rfc3339(val, t))
+					return false;
+				f->tsraw = raw;
+				f->tslen = rl;
+				f->tsval = *t;
+			}
 		} else if (IS_KEY("generatorURL")) {
 			if (!fp_str(f, &raw, &rl, NULL))
 				return false;

@@ -4,7 +4,7 @@
  *
  * State lives in memory (an index of alarms keyed by account and fingerprint, the groups, the
  * silences, maintenance windows and rules) and is mirrored in the store. A repeat of an active
- * alarm only refreshes memory and is checkpointed lazily (about once a second); every state
+ * alarm only refreshes memory and is checkpointed lazily (every 10 seconds); every state
  * change (new alarm, firing -> resolved, resolved -> firing, incident opened, joined or resolved,
  * silence or window created, expired or removed) is written through store_write() before the
  * ingest call returns, so the caller may answer 2xx once evt_ingest() returned 0.

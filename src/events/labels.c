@@ -199,6 +199,14 @@ static size_t utf8_seq(const unsigned char *s, size_t len)
 bool evt_utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	while (len >= 8) { /* ASCII runs eight bytes at a time */
+		uint64_t w;
+		memcpy(&w, p, 8);
+		if (w & UINT64_C(0x8080808080808080))
+			break;
+		p += 8;
+		len -= 8;
+	}
 	while (len > 0) {
 		size_t n = utf8_seq(p, len);
 		if (n == 0)
