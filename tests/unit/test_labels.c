@@ -232,6 +232,46 @@ static void utf8_validation(void **state)
 	assert_false(evt_utf8_valid("\x80", 1));		/* lone continuation */
 }
 
+/* The ASCII fast path checks eight bytes at a time: a bad byte at any offset of a long string, and
+ * a multi-byte character across an eight-byte boundary, are still judged byte by byte. */
+static void utf8_validation_long_strings(void **state)
+{
+	char buf[64];
+	memset(buf, 'a', sizeof(buf));
+	assert_true(evt_utf8_valid(buf, sizeof(buf)));
+	for (size_t at = 0; at + 3 <= 40; at++) {
+		memset(buf, 'a', sizeof(buf));
+		buf[at] = (char)0x80; /* lone continuation byte */
+		assert_false(evt_utf8_valid(buf, 40));
+		memset(buf, 'a', sizeof(buf));
+		memcpy(buf + at, "\xe2\x82\xac", 3); /* U+20AC, possibly across a word boundary */
+		assert_true(evt_utf8_valid(buf, 40));
+		assert_false(evt_utf8_valid(buf, at + 2)); /* cut inside it */
+	}
+}
+
+/* A borrowed set reads like any other, refuses changes, and release only forgets it. */
+static void borrowed_sets_are_read_only(void **state)
+{
+	char n1[] = "alertname", v1[] = "Up", n2[] = "job", v2[] = "node";
+	struct evt_label pairs[2] = { { n1, v1 }, { n2, v2 } };
+	struct evt_labels ls = EVT_LABELS_INIT, own = EVT_LABELS_INIT;
+	evt_labels_borrow(&ls, pairs, 2);
+	assert_string_equal(evt_labels_get(&ls, "job"), "node");
+	assert_null(evt_labels_get(&ls, "instance"));
+	assert_int_equal(evt_labels_set(&ls, "instance", "x"), FW_EINVAL);
+	assert_int_equal(ls.n, 2);
+	assert_int_equal(evt_labels_set(&own, "job", "node"), 0);
+	assert_int_equal(evt_labels_set(&own, "alertname", "Up"), 0);
+	assert_true(evt_labels_equal(&ls, &own));
+	assert_true(evt_labels_fingerprint(&ls) == evt_labels_fingerprint(&own));
+	evt_labels_release(&ls); /* must not free the caller's strings (ASan would see it) */
+	assert_int_equal(ls.n, 0);
+	assert_false(ls.borrowed);
+	assert_string_equal(pairs[1].value, "node");
+	evt_labels_release(&own);
+}
+
 static void quote_escapes_and_truncates(void **state)
 {
 	char buf[64];
@@ -350,6 +390,8 @@ int main(void)
 		cmocka_unit_test(fingerprint_ignores_insertion_order_and_sees_values),
 		cmocka_unit_test(fingerprint_format_and_parse),
 		cmocka_unit_test(set_get_replace_keeps_sorted),
+		cmocka_unit_test(borrowed_sets_are_read_only),
+		cmocka_unit_test(utf8_validation_long_strings),
 		cmocka_unit_test(from_json_sorts_and_copies),
 		cmocka_unit_test(empty_values_dropped_for_alerts),
 		cmocka_unit_test(empty_set_rejected),
