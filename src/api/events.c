@@ -405,8 +405,10 @@ static int h_alarms_list(struct req *r)
 	struct vis v = { r, req_arg(r, "account") };
 	struct evt_alarm_view *al;
 	size_t n;
-	evt_alarms_list(visible_one, &v, &ms, !st || !strcmp(st, "firing"), &al, &n);
+	rc = evt_alarms_list(visible_one, &v, &ms, !st || !strcmp(st, "firing"), &al, &n);
 	evt_matchers_release(&ms);
+	if (rc)
+		return req_fail(r, 500, "internal", "out of memory listing the alarms");
 	json_t *items = json_array();
 	size_t skipped = 0;
 	int64_t next = 0;

@@ -822,7 +822,10 @@ int am_alerts_get(struct req *r)
 		goto out;
 	struct evt_alarm_view *v;
 	size_t n;
-	evt_alarms_list(evt_api_readable, r, &q.ms, true, &v, &n);
+	if (evt_alarms_list(evt_api_readable, r, &q.ms, true, &v, &n)) {
+		rc = am_string_error(r, 500, "out of memory listing the alerts");
+		goto out;
+	}
 	json_t *arr = json_array();
 	for (size_t i = 0; i < n; i++)
 		if (alert_keep(&q, &v[i]))
@@ -845,7 +848,10 @@ int am_groups_get(struct req *r)
 		goto out;
 	struct evt_alarm_view *v;
 	size_t n;
-	evt_alarms_list(evt_api_readable, r, &q.ms, true, &v, &n);
+	if (evt_alarms_list(evt_api_readable, r, &q.ms, true, &v, &n)) {
+		rc = am_string_error(r, 500, "out of memory listing the alerts");
+		goto out;
+	}
 	json_t *groups = json_array(), *index = json_object();
 	for (size_t i = 0; i < n; i++) {
 		if (!alert_keep(&q, &v[i]))

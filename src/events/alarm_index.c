@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *const evt__sev_names[] = { "", "critical", "high", "medium", "low", "info", NULL };
 const char *const evt__src_names[] = {"",           "native",      "prometheus", "pagerduty",
@@ -343,6 +344,23 @@ void evt__index_reserve(size_t n)
 		cap *= 2;
 	if (cap > evt__g.icap)
 		index_resize(cap);
+}
+
+void evt__lock(void)
+{
+	atomic_fetch_add(&evt__g.waiting, 1);
+	pthread_mutex_lock(&evt__g.lock);
+	atomic_fetch_sub(&evt__g.waiting, 1);
+}
+
+void evt__lock_yield(void)
+{
+	pthread_mutex_unlock(&evt__g.lock);
+	for (int i = 0; i < 100 && atomic_load(&evt__g.waiting) > 0; i++) {
+		struct timespec ts = { 0, 20000 };
+		nanosleep(&ts, NULL);
+	}
+	pthread_mutex_lock(&evt__g.lock);
 }
 
 void evt__alarm_prefetch(const uint32_t *acct, const uint64_t *fp, size_t n)

@@ -152,8 +152,7 @@ static void checkpoint(void)
  * the scan may go on unless that happened: returns false then. */
 static bool scan_pause(size_t icap)
 {
-	pthread_mutex_unlock(&evt__g.lock);
-	pthread_mutex_lock(&evt__g.lock);
+	evt__lock_yield();
 	return evt__g.icap == icap;
 }
 

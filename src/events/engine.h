@@ -88,7 +88,9 @@ enum {
 typedef bool (*evt_visible_fn)(const char *account, void *arg);
 
 /* Copies the alarms visible per fn that match ms (may be NULL), sorted by fingerprint.
- * With only_active, alarms whose ends_at passed are left out. Returns 0 or FW_ENOMEM. */
+ * With only_active, alarms whose ends_at passed are left out. Returns 0, or FW_ENOMEM with an empty
+ * list. The engine's lock is taken in slices, so a listing of a million alarms does not hold events
+ * up; an alarm that changes meanwhile is listed as it was when its slice was copied. */
 int evt_alarms_list(evt_visible_fn fn, void *arg, const struct evt_matchers *ms, bool only_active,
 		    struct evt_alarm_view **out, size_t *n);
 void evt_alarm_views_free(struct evt_alarm_view *v, size_t n);

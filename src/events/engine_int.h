@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -96,6 +97,7 @@ struct kpi {
 
 struct evt__engine {
 	pthread_mutex_t lock;
+	atomic_int waiting; /* event threads waiting for lock (evt__lock): long scans let them in first */
 	struct store *store;
 	struct server *srv;
 	/* accounts */
@@ -185,6 +187,15 @@ void evt__str_free(char *p);
  * miss per alert; two different texts with one hash (odds 2^-64 per change) would keep the old
  * annotations until they change again. */
 uint64_t evt__annot_hash(const char *s);
+
+/* Takes evt__g.lock for the event path (ingest and its write), counted in evt__g.waiting. */
+void evt__lock(void);
+
+/* Between two slices of a long scan, with evt__g.lock held: releases it until the event threads
+ * waiting for it have had it (at most about 2 ms), then takes it again. A bare unlock and lock let
+ * the scanner take the lock straight back before a waiter woke up, so events still waited for the
+ * whole scan (250 ms for a listing of 10,000 of a million alarms). */
+void evt__lock_yield(void);
 
 /* Starts loading the index entries and alarms of n lookups to come, so that a batch's cache misses
  * overlap instead of following one another. evt__g.lock held. */

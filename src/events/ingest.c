@@ -282,7 +282,7 @@ static int ingest_tx(struct store_conn *c, void *arg)
 	struct ingest_ctx *x = arg;
 	int rc = 0;
 	int64_t now = time_now_ms();
-	pthread_mutex_lock(&evt__g.lock);
+	evt__lock();
 	for (size_t i = 0; i < x->n && !rc; i++)
 		rc = apply(c, &x->p[i], now, x->actor);
 	pthread_mutex_unlock(&evt__g.lock);
@@ -345,7 +345,7 @@ int evt_ingest(struct evt_event *ev, size_t n, const char *actor, struct evt_res
 	int64_t now = time_now_ms();
 	for (size_t i = 0; i < n; i++)
 		fps[i] = evt_labels_fingerprint(&ev[i].labels);
-	pthread_mutex_lock(&evt__g.lock);
+	evt__lock();
 	evt__wait_loaded();
 	for (size_t i = 0; i < n; i++)
 		accts[i] = evt__acct_idx(ev[i].account);
@@ -455,35 +455,103 @@ static int view_cmp(const void *x, const void *y)
 	return strcmp(a->account, b->account);
 }
 
-int evt_alarms_list(evt_visible_fn fn, void *arg, const struct evt_matchers *ms, bool only_active,
-		    struct evt_alarm_view **out, size_t *n)
+/* Alarms per hold of the lock while listing. With a million alarms, copying every view in one hold
+ * took seconds, and every event arriving meanwhile waited for it. The listing now picks the matching
+ * alarms in slices of the index and copies their views in slices too, letting events in between. */
+#define LIST_SLICE 16384
+
+/* Views copied per hold: a view costs about 20 us (its annotations are parsed, its silences and
+ * inhibitions looked up), so 256 keep a hold near 5 ms. */
+#define VIEW_SLICE 256
+
+struct pick {
+	uint32_t slot, acct;
+	uint64_t fp;
+};
+
+/* The matching alarms' slots, scanning the index in slices. A resize of the index between two
+ * slices moves every entry, so the scan starts over then. An alarm inserted meanwhile may or may not
+ * be listed; one that eviction moves across the scan position is missed (it is resolved and old). */
+static struct pick *pick_alarms(const bool *vis, size_t nvis, const struct evt_matchers *ms,
+				bool only_active, size_t *n)
 {
+	size_t cap = 64, cnt = 0, icap = evt__g.icap;
+	struct pick *p = malloc(cap * sizeof(*p));
 	int64_t now = time_now_ms();
-	pthread_mutex_lock(&evt__g.lock);
-	evt__wait_loaded();
-	bool *vis = calloc(evt__g.naccts + 1, sizeof(bool));
-	for (uint32_t i = 0; i < evt__g.naccts; i++)
-		vis[i] = fn(evt__g.accts[i], arg);
-	size_t cap = 64, cnt = 0;
-	struct evt_alarm_view *v = malloc(cap * sizeof(*v));
-	for (size_t i = 0; i < evt__g.icap; i++) {
+	for (size_t i = 0; p && i < evt__g.icap; i++) {
+		if (i && i % LIST_SLICE == 0) {
+			evt__lock_yield();
+			now = time_now_ms();
+			if (evt__g.icap != icap) {
+				icap = evt__g.icap;
+				cnt = 0;
+				i = (size_t)-1; /* the loop's i++ makes it 0 */
+				continue;
+			}
+		}
 		if (!evt__g.index[i])
 			continue;
 		struct alarm *a = evt__slot_ptr(evt__g.index[i]);
-		if (!vis[a->acct])
+		if (a->acct >= nvis || !vis[a->acct])
 			continue;
 		if (only_active && (a->state != ST_FIRING || (a->ends_at && a->ends_at <= now)))
 			continue;
 		if (ms && !evt__packed_match(a->labels, ms))
 			continue;
 		if (cnt == cap) {
+			struct pick *q = realloc(p, 2 * cap * sizeof(*p));
+			if (!q) {
+				free(p);
+				return NULL;
+			}
+			p = q;
 			cap *= 2;
-			v = realloc(v, cap * sizeof(*v));
 		}
-		view_fill(&v[cnt++], a, now);
+		p[cnt++] = (struct pick){ evt__g.index[i], a->acct, a->fp };
 	}
+	*n = cnt;
+	return p;
+}
+
+int evt_alarms_list(evt_visible_fn fn, void *arg, const struct evt_matchers *ms, bool only_active,
+		    struct evt_alarm_view **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&evt__g.lock);
+	evt__wait_loaded();
+	size_t nvis = evt__g.naccts;
+	bool *vis = calloc(nvis + 1, sizeof(bool));
+	for (uint32_t i = 0; vis && i < nvis; i++)
+		vis[i] = fn(evt__g.accts[i], arg);
+	size_t np = 0, cnt = 0;
+	struct pick *p = vis ? pick_alarms(vis, nvis, ms, only_active, &np) : NULL;
 	pthread_mutex_unlock(&evt__g.lock);
 	free(vis);
+	struct evt_alarm_view *v = p ? malloc((np ? np : 1) * sizeof(*v)) : NULL;
+	if (!v) {
+		free(p);
+		return FW_ENOMEM;
+	}
+	/* The views, a slice per hold. An alarm evicted since it was picked (its slot emptied or
+	 * reused for another) is left out; one that stopped firing meanwhile too, with only_active. */
+	pthread_mutex_lock(&evt__g.lock);
+	for (size_t i = 0; i < np; i += VIEW_SLICE) {
+		size_t end = np - i < VIEW_SLICE ? np : i + VIEW_SLICE;
+		int64_t now = time_now_ms();
+		if (i)
+			evt__lock_yield();
+		for (size_t j = i; j < end; j++) {
+			struct alarm *a = evt__slot_ptr(p[j].slot);
+			if (!a->labels || a->fp != p[j].fp || a->acct != p[j].acct)
+				continue;
+			if (only_active && (a->state != ST_FIRING || (a->ends_at && a->ends_at <= now)))
+				continue;
+			view_fill(&v[cnt++], a, now);
+		}
+	}
+	pthread_mutex_unlock(&evt__g.lock);
+	free(p);
 	qsort(v, cnt, sizeof(*v), view_cmp);
 	*out = v;
 	*n = cnt;
