@@ -34,9 +34,9 @@ static void set_result(struct evt_result *res, const struct alarm *a, const char
 	snprintf(res->suppressed, sizeof(res->suppressed), "%s", supp ? supp : "");
 }
 
-/* Refreshes a firing alarm with a repeat, following Alertmanager's merge rules. */
-static void refresh(struct alarm *a, const struct evt_event *ev, const char *annot, int64_t now,
-                    bool *annot_taken)
+/* Refreshes a firing alarm with a repeat, following Alertmanager's merge rules. annot (may be NULL)
+ * is copied only when it differs from the alarm's annotations. */
+static void refresh(struct alarm *a, const struct evt_event *ev, const char *annot, int64_t now)
 {
 	int64_t starts = ev->starts_at ? ev->starts_at : now;
 	if (starts < a->starts_at)
@@ -49,10 +49,9 @@ static void refresh(struct alarm *a, const struct evt_event *ev, const char *ann
 		a->flags &= (uint8_t)~EVT_AF_TIMEOUT;
 	a->updated_at = now;
 	a->count++;
-	if (annot && a->annot_h != evt__annot_hash(annot)) {
-		evt__alarm_set_annot(a, (char *)annot);
-		*annot_taken = true;
-	}
+	char *copy;
+	if (annot && a->annot_h != evt__annot_hash(annot) && (copy = strdup(annot)))
+		evt__alarm_set_annot(a, copy);
 }
 
 static bool ev_firing(const struct evt_event *ev, int64_t now)
@@ -122,7 +121,6 @@ static int apply(struct store_conn *c, struct pending *p, int64_t now, const cha
 	uint32_t acct = evt__acct_idx(ev->account), slot = 0;
 	struct alarm *a = evt__alarm_find(acct, p->fp, &slot);
 	bool firing = ev_firing(ev, now);
-	bool taken = false;
 	int rc = 0;
 	struct kpi *k = evt__kpi_get(acct, now);
 
@@ -145,9 +143,7 @@ static int apply(struct store_conn *c, struct pending *p, int64_t now, const cha
 		return 0;
 	}
 	if (a && a->state == ST_FIRING && firing) {
-		refresh(a, ev, p->annot, now, &taken);
-		if (taken)
-			p->annot = NULL;
+		refresh(a, ev, p->annot, now);
 		evt__mark_dirty(slot, a);
 		set_result(p->res, a, "firing", NULL);
 		return 0;
@@ -365,16 +361,8 @@ int evt_ingest(struct evt_event *ev, size_t n, const char *actor, struct evt_res
 		 * annotations are copied only when they changed. */
 		if (a && !ev[i].acknowledge &&
 		    a->state == (ev_firing(&ev[i], now) ? ST_FIRING : ST_RESOLVED)) {
-			bool taken = false;
 			if (a->state == ST_FIRING) {
-				char *fresh = NULL;
-				if (an && a->annot_h != evt__annot_hash(an))
-					fresh = an_own ? an_own : strdup(an);
-				if (fresh == an_own)
-					an_own = NULL;
-				refresh(a, &ev[i], fresh, now, &taken);
-				if (!taken)
-					free(fresh);
+				refresh(a, &ev[i], an, now);
 			} else {
 				a->updated_at = now;
 				a->count++;
