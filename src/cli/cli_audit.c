@@ -72,8 +72,9 @@ static int report_result(const struct cli *c, const json_t *rep, const struct cl
 	return ok ? CLI_OK : CLI_EAPI;
 }
 
-/* Opens the store itself (no daemon needed) and walks the chain. Opening runs pending migrations,
- * as the daemon would; a missing SQLite file is an error rather than a new, empty store. */
+/* Opens the store itself (no daemon needed) and walks the chain. The store is only read: no
+ * migrations run, so a copy kept as evidence stays as it was, and a copy on read-only media or
+ * owned by someone else can be checked; a missing SQLite file is an error, not a new, empty store. */
 static int verify_offline(struct cli *c, const struct cli_args *a)
 {
 	char url[2048], err[512] = "";
@@ -96,7 +97,7 @@ static int verify_offline(struct cli *c, const struct cli_args *a)
 	}
 	log_set_level(LOG_WARN);
 	struct store *st = NULL;
-	if (store_open(url, &st, err, sizeof(err))) {
+	if (store_open_readonly(url, &st, err, sizeof(err))) {
 		cli_err("cannot open the store: %s", err);
 		return CLI_ECONN;
 	}

@@ -46,6 +46,7 @@ struct store {
 	pthread_cond_t idle; /* signalled when a leader finishes and nothing is queued (store_close) */
 	struct store_job *head, *tail;
 	bool stopping;
+	bool readonly; /* store_open_readonly: no writer connection */
 	bool leading; /* a batch is running */
 	struct store_conn *wconn;
 	struct store_conn *all; /* every connection, freed at close */
@@ -59,12 +60,12 @@ const char *store_kind(const struct store *st)
 	return st->be->name;
 }
 
-static int conn_new(struct store *st, bool writer, struct store_conn **out, char *err, size_t errcap)
+static int conn_new(struct store *st, enum store_role role, struct store_conn **out, char *err, size_t errcap)
 {
 	struct store_conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return FW_ENOMEM;
-	int rc = st->be->connect(st->url, writer, &c->h, err, errcap);
+	int rc = st->be->connect(st->url, role, &c->h, err, errcap);
 	if (rc) {
 		free(c);
 		return rc;
@@ -84,7 +85,7 @@ struct store_conn *store_reader(struct store *st)
 		return tl_reader;
 	struct store_conn *c = NULL;
 	char err[256];
-	if (conn_new(st, false, &c, err, sizeof(err))) {
+	if (conn_new(st, st->readonly ? STORE_READONLY : STORE_READER, &c, err, sizeof(err))) {
 		log_msg(LOG_ERROR, "store: cannot open a read connection: %s", err);
 		return NULL;
 	}
@@ -301,6 +302,10 @@ static void lead(struct store *st, struct store_job *job)
 
 int store_write(struct store *st, store_txfn fn, void *ctx)
 {
+	if (st->readonly) {
+		log_msg(LOG_ERROR, "store: a write to a store opened read-only");
+		return FW_ESTORE;
+	}
 	struct store_job job = { .fn = fn, .ctx = ctx };
 	pthread_cond_init(&job.cond, NULL);
 	pthread_mutex_lock(&st->lock);
@@ -309,11 +314,12 @@ int store_write(struct store *st, store_txfn fn, void *ctx)
 		pthread_cond_destroy(&job.cond);
 		return FW_ESTORE;
 	}
+	/* The job lives on this stack until it is done; the leader unlinks it before marking it so. */
 	if (st->tail)
 		st->tail->next = &job;
 	else
-		st->head = &job;
-	st->tail = &job;
+		st->head = &job; // cppcheck-suppress autoVariables
+	st->tail = &job; // cppcheck-suppress autoVariables
 	/* job.next is rewritten by the leader when it cuts the batch; job.done is the only signal. */
 	while (!job.done) {
 		if (!st->leading)
@@ -364,7 +370,7 @@ static int migrate(struct store *st, char *err, size_t errcap)
 	return 0;
 }
 
-int store_open(const char *url, struct store **out, char *err, size_t errcap)
+static int open_store(const char *url, bool readonly, struct store **out, char *err, size_t errcap)
 {
 	struct store *st = calloc(1, sizeof(*st));
 	if (!st)
@@ -376,11 +382,21 @@ int store_open(const char *url, struct store **out, char *err, size_t errcap)
 		st->be = &store_sqlite_backend;
 		st->url = strdup(strncmp(url, "sqlite://", 9) == 0 ? url + 9 : url);
 	}
+	st->readonly = readonly;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->idle, NULL);
-	int rc = conn_new(st, true, &st->wconn, err, errcap);
-	if (!rc)
-		rc = migrate(st, err, errcap);
+	int rc;
+	if (readonly) {
+		/* The caller's read connection, opened now so that a store that cannot be read fails here. */
+		struct store_conn *c = NULL;
+		rc = conn_new(st, STORE_READONLY, &c, err, errcap);
+		if (!rc)
+			tl_store = st, tl_reader = c;
+	} else {
+		rc = conn_new(st, STORE_WRITER, &st->wconn, err, errcap);
+		if (!rc)
+			rc = migrate(st, err, errcap);
+	}
 	if (rc) {
 		st->stopping = true;
 		for (struct store_conn *c = st->all, *n; c; c = n) {
@@ -394,6 +410,16 @@ int store_open(const char *url, struct store **out, char *err, size_t errcap)
 	}
 	*out = st;
 	return 0;
+}
+
+int store_open(const char *url, struct store **out, char *err, size_t errcap)
+{
+	return open_store(url, false, out, err, errcap);
+}
+
+int store_open_readonly(const char *url, struct store **out, char *err, size_t errcap)
+{
+	return open_store(url, true, out, err, errcap);
 }
 
 void store_close(struct store *st)

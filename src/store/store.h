@@ -38,6 +38,10 @@ struct store_arg {
  * or "postgres://…" / "postgresql://…". Runs pending migrations and starts the writer thread.
  * On failure returns a negative code with a sentence in err. */
 int store_open(const char *url, struct store **out, char *err, size_t errcap);
+/* Opens the store for reading only, as a check of a copy needs: no migrations, no writer
+ * (store_write fails with FW_ESTORE), and the engine refuses writes. A SQLite file in a directory
+ * the caller may not write is read as an immutable file. */
+int store_open_readonly(const char *url, struct store **out, char *err, size_t errcap);
 /* Stops the writer (after finishing queued work) and closes every connection. */
 void store_close(struct store *st);
 /* "sqlite" or "postgres". */

@@ -12,10 +12,14 @@ struct store_rows {
 	const struct store_backend *be;
 };
 
+/* What a connection is for: the one writer, a reader beside it, or a reader of a store opened with
+ * store_open_readonly() (the engine refuses writes; SQLite also reads files it may not change). */
+enum store_role { STORE_WRITER, STORE_READER, STORE_READONLY };
+
 struct store_backend {
 	const char *name;
 	/* url is the part after the scheme for sqlite (a path), the whole URL for postgres. */
-	int (*connect)(const char *url, bool writer, void **h, char *err, size_t errcap);
+	int (*connect)(const char *url, enum store_role role, void **h, char *err, size_t errcap);
 	void (*disconnect)(void *h);
 	int (*exec)(void *h, const char *sql, const struct store_arg *a, int n, int64_t *changes);
 	int (*query)(void *h, const char *sql, const struct store_arg *a, int n, struct store_rows **out);

@@ -20,7 +20,7 @@ struct pg_rows {
 	int nrows;
 };
 
-static int pg_connect(const char *url, bool writer, void **h, char *err, size_t errcap)
+static int pg_connect(const char *url, enum store_role role, void **h, char *err, size_t errcap)
 {
 	struct pg_conn *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -32,9 +32,10 @@ static int pg_connect(const char *url, bool writer, void **h, char *err, size_t 
 		free(c);
 		return FW_ESTORE;
 	}
-	PGresult *r = PQexec(c->pg, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
+	PGresult *r = PQexec(c->pg, role == STORE_READONLY ? "SET client_min_messages = warning; SET TIME ZONE 'UTC'; "
+							      "SET default_transaction_read_only = on"
+							    : "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
 	PQclear(r);
-	(void)writer;
 	*h = c;
 	return 0;
 }

@@ -99,6 +99,56 @@ static int open_db(const char *path, sqlite3 **db, bool full_sync, char *err, si
 	return 0;
 }
 
+/* "file:" URI of path with immutable=1: every byte outside the unreserved set is %-escaped. */
+static char *immutable_uri(const char *path)
+{
+	size_t n = strlen(path);
+	char *u = malloc(3 * n + 32), *o = u;
+	if (!u)
+		return NULL;
+	o += sprintf(o, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("/._-~", *p))
+			*o++ = (char)*p;
+		else
+			o += sprintf(o, "%%%02X", *p);
+	}
+	strcpy(o, "?immutable=1");
+	return u;
+}
+
+/* A connection that only reads and never changes the files (store_open_readonly). Reading a WAL
+ * database needs its shared-memory index: when that cannot be created (a directory the caller may
+ * not write, read-only media), the file is read as immutable: without locks, so only a store no
+ * daemon is writing may be read that way. */
+static int open_db_readonly(const char *path, sqlite3 **db, char *err, size_t errcap)
+{
+	int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+	for (int immutable = 0; immutable < 2; immutable++) {
+		char *name = immutable ? immutable_uri(path) : strdup(path);
+		if (!name)
+			return FW_ENOMEM;
+		int rc = sqlite3_open_v2(name, db, flags | (immutable ? SQLITE_OPEN_URI : 0), NULL);
+		free(name);
+		if (rc == SQLITE_OK) {
+			sqlite3_busy_timeout(*db, 10000);
+			rc = sqlite3_exec(*db, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; "
+					       "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+			if (rc == SQLITE_OK)
+				return 0;
+		}
+		snprintf(err, errcap, "cannot read SQLite database %s: %s", path,
+			 *db ? sqlite3_errmsg(*db) : "out of memory");
+		sqlite3_close(*db);
+		*db = NULL;
+		/* Only a missing or unwritable index is worth the immutable reading. */
+		if ((rc & 0xff) != SQLITE_READONLY && (rc & 0xff) != SQLITE_CANTOPEN)
+			break;
+	}
+	return FW_ESTORE;
+}
+
 static void *ckpt_main(void *arg)
 {
 	struct ckpt *k = arg;
@@ -181,7 +231,7 @@ static void ckpt_stop(struct ckpt *k)
 	free(k);
 }
 
-static int sq_connect(const char *path, bool writer, void **h, char *err, size_t errcap)
+static int sq_connect(const char *path, enum store_role role, void **h, char *err, size_t errcap)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, sq_setup);
@@ -194,8 +244,9 @@ static int sq_connect(const char *path, bool writer, void **h, char *err, size_t
 		*q++ = '\0';
 		full_sync = strstr(q, "sync=full") != NULL;
 	}
-	int rc = open_db(p, &c->db, full_sync, err, errcap);
-	if (!rc && writer && !(c->ckpt = ckpt_start(p, c->db, err, errcap))) {
+	int rc = role == STORE_READONLY ? open_db_readonly(p, &c->db, err, errcap)
+					: open_db(p, &c->db, full_sync, err, errcap);
+	if (!rc && role == STORE_WRITER && !(c->ckpt = ckpt_start(p, c->db, err, errcap))) {
 		sqlite3_close(c->db);
 		rc = FW_ESTORE;
 	}

@@ -56,6 +56,36 @@ check "… without creating one" test ! -e "$TEST_DIR/nothing-here/flywheel.db"
 fw audit verify --data-dir "$FW_DATA" --store "sqlite://$FW_DATA/flywheel.db"
 is "$RC" 2 "--data-dir with --store is a usage error"
 
+# ---- offline verify only reads: a copy one migration behind, read-only media, another user ----
+# (Before, opening the store ran migrations: the copy was changed, and here the re-run migration
+# failed; a read-only copy could not be opened at all.)
+COPY="$TEST_DIR/copy"
+mkdir -p "$COPY"
+sqlite3 "$FW_DATA/flywheel.db" ".backup '$COPY/flywheel.db'"
+sqlite3 "$COPY/flywheel.db" "PRAGMA journal_mode=DELETE; DELETE FROM schema_migrations WHERE version=(SELECT MAX(version) FROM schema_migrations)" >/dev/null
+SUM=$(sha256sum <"$COPY/flywheel.db")
+fw audit verify --data-dir "$COPY"
+is "$RC" 0 "offline verify of a copy one migration behind exits 0"
+is "$OUT" "audit chain intact: $N entries, head $HEAD" "… and reads the whole chain"
+is "$(sha256sum <"$COPY/flywheel.db")" "$SUM" "… and leaves the file as it was (no migration ran)"
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+  RO=$(mktemp -d /tmp/fw-ro.XXXXXX)
+  cp "$COPY/flywheel.db" "$FW_BIN" "$RO/"
+  chmod 444 "$RO/flywheel.db"
+  chmod 755 "$RO/flywheel"
+  chmod 555 "$RO"
+  OUT=$(cd / && env -i PATH=/usr/bin:/bin setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    "$RO/flywheel" audit verify --data-dir "$RO" 2>&1)
+  RC=$?
+  is "$RC" 0 "offline verify of a read-only copy, as a user who may not write it, exits 0"
+  is "$OUT" "audit chain intact: $N entries, head $HEAD" "… and reads the whole chain"
+  is "$(ls "$RO" | paste -sd,)" "flywheel,flywheel.db" "… and creates nothing beside it"
+  chmod 755 "$RO"
+  rm -rf "$RO"
+else
+  ok "# SKIP read-only copy as another user: needs root and the user nobody"
+fi
+
 ORIG=$(sqlite3 "$FW_DATA/flywheel.db" "SELECT action FROM audit WHERE seq=2")
 sqlite3 "$FW_DATA/flywheel.db" "UPDATE audit SET action='x' WHERE seq=2"
 fw audit verify --data-dir "$FW_DATA"
