@@ -187,8 +187,13 @@ static void sweep(void)
 			continue;
 		}
 		if (n == cap) {
+			struct evt_event *grown = realloc(ev, (cap ? cap * 2 : 64) * sizeof(*ev));
+			if (!grown) {
+				next = now; /* out of memory: end what was collected, the rest at the next tick */
+				break;
+			}
+			ev = grown;
 			cap = cap ? cap * 2 : 64;
-			ev = realloc(ev, cap * sizeof(*ev));
 		}
 		memset(&ev[n], 0, sizeof(ev[n]));
 		snprintf(ev[n].account, sizeof(ev[n].account), "%s", evt__g.accts[a->acct]);

@@ -28,14 +28,27 @@ static int rules_load(struct store_conn *c)
 		json_error_t je;
 		json_t *doc = json_loads(store_text(rows, 1), 0, &je);
 		struct fw_error e;
-		if (!strcmp(store_text(rows, 0), "inhibit")) {
-			inh = realloc(inh, (ni + 1) * sizeof(*inh));
+		bool is_inh = !strcmp(store_text(rows, 0), "inhibit");
+		void *grown = is_inh ? realloc(inh, (ni + 1) * sizeof(*inh)) : realloc(rules, (nr + 1) * sizeof(*rules));
+		if (!grown) { /* out of memory: keep the rules in force */
+			json_decref(doc);
+			store_rows_free(rows);
+			for (size_t i = 0; i < nr; i++)
+				evt_rule_release(&rules[i]);
+			for (size_t i = 0; i < ni; i++)
+				evt_inhibit_release(&inh[i]);
+			free(rules);
+			free(inh);
+			return FW_ENOMEM;
+		}
+		if (is_inh) {
+			inh = grown;
 			if (evt_inhibit_from_json(&inh[ni], doc, &e))
 				log_msg(LOG_WARN, "events: skipping stored inhibit rule: %s", e.message);
 			else
 				ni++;
 		} else {
-			rules = realloc(rules, (nr + 1) * sizeof(*rules));
+			rules = grown;
 			if (evt_rule_from_json(&rules[nr], doc, &e))
 				log_msg(LOG_WARN, "events: skipping stored rule: %s", e.message);
 			else
