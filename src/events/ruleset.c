@@ -13,6 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void sets_free(struct evt_rule *rules, size_t nr, struct evt_inhibit *inh, size_t ni)
+{
+	for (size_t i = 0; i < nr; i++)
+		evt_rule_release(&rules[i]);
+	for (size_t i = 0; i < ni; i++)
+		evt_inhibit_release(&inh[i]);
+	free(rules);
+	free(inh);
+}
+
 /* Loads all rules from the store into memory (replacing the current set) and re-evaluates nothing:
  * rules apply to state changes from now on. */
 static int rules_load(struct store_conn *c)
@@ -33,12 +43,7 @@ static int rules_load(struct store_conn *c)
 		if (!grown) { /* out of memory: keep the rules in force */
 			json_decref(doc);
 			store_rows_free(rows);
-			for (size_t i = 0; i < nr; i++)
-				evt_rule_release(&rules[i]);
-			for (size_t i = 0; i < ni; i++)
-				evt_inhibit_release(&inh[i]);
-			free(rules);
-			free(inh);
+			sets_free(rules, nr, inh, ni);
 			return FW_ENOMEM;
 		}
 		if (is_inh) {
@@ -58,12 +63,7 @@ static int rules_load(struct store_conn *c)
 	}
 	store_rows_free(rows);
 	pthread_mutex_lock(&evt__g.lock);
-	for (size_t i = 0; i < evt__g.nrules; i++)
-		evt_rule_release(&evt__g.rules[i]);
-	for (size_t i = 0; i < evt__g.ninhibits; i++)
-		evt_inhibit_release(&evt__g.inhibits[i]);
-	free(evt__g.rules);
-	free(evt__g.inhibits);
+	sets_free(evt__g.rules, evt__g.nrules, evt__g.inhibits, evt__g.ninhibits);
 	evt__g.rules = rules;
 	evt__g.nrules = nr;
 	evt__g.inhibits = inh;
