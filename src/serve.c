@@ -5,6 +5,7 @@
 #include "http/auth.h"
 #include "http/server.h"
 #include "store/store.h"
+#include "tickets/tkt_store.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -123,6 +124,9 @@ int serve_main(int argc, char **argv)
 		snprintf(url, sizeof(url), "sqlite://%s/flywheel.db", cfg.data_dir);
 
 	struct server srv = { .cfg = &cfg };
+	/* Before the store opens: a start replays the asynchronous writes a crash left in its redo log. */
+	if (tkt_store_register())
+		fatal("cannot register the ticket writes with the store");
 	if (store_open(url, &srv.store, err, sizeof(err)))
 		fatal("%s", err);
 	char token_path[600];

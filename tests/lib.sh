@@ -98,6 +98,9 @@ fw_sql() {
     psql -X -q -t -A -F '|' "$FW_STORE_URL" -c "$1"
   else
     command -v sqlite3 >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null 2>&1
+    # The daemon applies answered ticket creates a moment later (its redo log); a read through it
+    # first waits for them, so this one sees them too.
+    [ -n "$FW_PID" ] && curl -s -o /dev/null "$FW_URL/readyz"
     sqlite3 -cmd '.timeout 5000' "$FW_DATA/flywheel.db" "$1"
   fi
 }

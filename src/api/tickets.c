@@ -112,22 +112,6 @@ static void derive_priority(json_t *t, bool severity_explicit)
 
 /* ---- create ---- */
 
-struct create_ctx {
-	const struct tkt_kind_info *k;
-	json_t *t;
-	const char *actor;
-	struct fw_error err;
-};
-
-static int create_tx(struct store_conn *c, void *arg)
-{
-	struct create_ctx *x = arg;
-	int rc = tkt_insert(c, x->k, x->t, x->actor);
-	if (!rc)
-		rc = audit_append(c, x->actor, jv_str(x->t, "account"), "ticket.create", jv_str(x->t, "id"), NULL, x->t);
-	return rc;
-}
-
 static int h_create(struct req *r)
 {
 	const struct tkt_kind_info *k = kind_of_path(r);
@@ -172,8 +156,7 @@ static int h_create(struct req *r)
 	if (k->kind == TKT_CHANGE)
 		json_object_set_new(t, "approvals", json_array());
 
-	struct create_ctx x = { .k = k, .t = t, .actor = api_actor(r) };
-	rc = store_write(r->srv->store, create_tx, &x);
+	rc = tkt_create(r->srv->store, k, t, api_actor(r));
 	if (rc) {
 		json_decref(t);
 		goto out;

@@ -330,7 +330,7 @@ unsigned auth_perms(struct req *r, const char *account)
 	char parent[16];
 	if (!a || !account || strlen(account) > 12)
 		return 0;
-	if (!account_parent(req_db(r), account, parent))
+	if (!account_parent(store_reader_nowait(r->srv->store), account, parent))
 		return 0; /* no such account: invisible to everyone */
 	unsigned p = binding_perms(a, account);
 	if (parent[0])
@@ -368,7 +368,8 @@ static void append_children(struct req *r, const char *account, struct buf *sql)
 	pthread_mutex_unlock(&cache_lock);
 	struct buf ids = BUF_INIT(sql->max);
 	struct store_rows *rows;
-	if (store_query(req_db(r), "SELECT id FROM accounts WHERE parent = $1", SARGS(ST(account)), &rows))
+	if (store_query(store_reader_nowait(r->srv->store), "SELECT id FROM accounts WHERE parent = $1",
+			SARGS(ST(account)), &rows))
 		return; /* store trouble: no members, and nothing cached */
 	while (store_next(rows) == 1)
 		buf_printf(&ids, ",'%s'", store_text(rows, 0));

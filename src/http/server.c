@@ -196,7 +196,8 @@ int req_authenticate(struct req *r, bool basic)
 					"the token as password"
 				      : "missing credentials: send 'Authorization: Bearer <token>'");
 	}
-	int rc = auth_token(req_db(r), token, &r->auth);
+	/* The auth tables are never written asynchronously: no need to wait for the applier. */
+	int rc = auth_token(store_reader_nowait(r->srv->store), token, &r->auth);
 	explicit_bzero(token, sizeof(token));
 	if (rc == FW_EAUTH) {
 		req_header(r, "WWW-Authenticate", challenge);

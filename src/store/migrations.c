@@ -49,6 +49,9 @@ const struct store_migration store_migrations[] = {
 	  "  account TEXT, recipient TEXT, payload TEXT NOT NULL, status TEXT NOT NULL,"
 	  "  attempts BIGINT NOT NULL DEFAULT 0, next_at BIGINT, last_error TEXT);"
 	  "CREATE INDEX outbox_pending ON outbox (status, next_at);" },
+	{ 2, "redo log mark",
+	  "CREATE TABLE store_redo (id BIGINT PRIMARY KEY, lsn BIGINT NOT NULL);"
+	  "INSERT INTO store_redo (id, lsn) VALUES (1, 0);" },
 	{ 10, "events",
 	  "CREATE TABLE evt_alarms (account TEXT NOT NULL, fp BIGINT NOT NULL, state BIGINT NOT NULL,"
 	  "  flags BIGINT NOT NULL, severity TEXT, source TEXT, labels TEXT NOT NULL, annotations TEXT,"

@@ -1,10 +1,13 @@
 #include "store/store.h"
 #include "store/store_backend.h"
+#include "store/store_redo.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,18 @@
  * the oldest job still queued. Whoever commits is a thread that was waiting anyway, so no thread
  * switch sits between a request and its commit when the store is idle. */
 #define BATCH_MAX 512
+/* Redo log records applied per transaction when a start replays them. */
+#define REPLAY_BATCH 1000
+/* How long a reader waits for acknowledged asynchronous writes before it reads without them. */
+#define BARRIER_WAIT_MS 10000
+
+/* The kinds of asynchronous write a program can apply (store_async_register). */
+struct async_type {
+	char name[32];
+	store_applyfn fn;
+};
+static struct async_type async_types[8];
+static int nasync;
 
 struct hook {
 	store_hook cb;
@@ -25,6 +40,10 @@ struct hook {
 struct store_job {
 	store_txfn fn;
 	void *ctx;
+	/* An asynchronous write: its record in the redo log. Nobody waits for it; the leader frees it. */
+	const struct async_type *at;
+	uint64_t lsn;
+	char *payload;
 	int rc;
 	bool done;
 	struct hook *hooks; /* after-commit callbacks registered by fn */
@@ -50,10 +69,32 @@ struct store {
 	bool leading; /* a batch is running */
 	struct store_conn *wconn;
 	struct store_conn *all; /* every connection, freed at close */
+
+	/* Asynchronous writes (store_write_async), on SQLite unless the URL asks for sync=full or
+	 * redo=off. Lock order: loglock, then lock. */
+	struct store_redo *redo;
+	pthread_mutex_t loglock; /* one lsn order for the log and the queue */
+	uint64_t lsn;		 /* the last record appended (loglock) */
+	_Atomic uint64_t queued; /* the last record queued */
+	_Atomic uint64_t applied; /* the last record committed to the database */
+	pthread_cond_t applied_cond; /* broadcast when applied moves (lock) */
+	pthread_cond_t work;	     /* wakes the applier: an asynchronous write is first in the queue */
+	pthread_t applier;
+	bool applier_running, quit;
+	bool failing; /* the last batch of asynchronous writes did not commit: the applier pauses */
+	/* Counters handed out from memory (asynchronous mode), so a write can carry its numbers
+	 * before it is applied. The table is updated by the writes that use them. */
+	pthread_mutex_t ctr_lock;
+	struct counter {
+		char *name;
+		int64_t value;
+	} *ctrs;
+	int nctrs;
 };
 
 static __thread struct store *tl_store;
 static __thread struct store_conn *tl_reader;
+static __thread bool tl_leading; /* this thread runs a batch: its reads must not wait for it */
 
 const char *store_kind(const struct store *st)
 {
@@ -79,7 +120,37 @@ static int conn_new(struct store *st, enum store_role role, struct store_conn **
 	return 0;
 }
 
+/* Waits until every asynchronous write acknowledged before the call is committed, so that a read
+ * sees what an earlier 2xx promised. */
+static void await_applied(struct store *st)
+{
+	if (!st->redo || tl_leading)
+		return;
+	uint64_t want = atomic_load(&st->queued);
+	if (atomic_load(&st->applied) >= want)
+		return;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += BARRIER_WAIT_MS / 1000;
+	pthread_mutex_lock(&st->lock);
+	if (st->head && !st->leading)
+		pthread_cond_signal(&st->work);
+	int rc = 0;
+	while (atomic_load(&st->applied) < want && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&st->applied_cond, &st->lock, &until);
+	pthread_mutex_unlock(&st->lock);
+	if (rc == ETIMEDOUT)
+		log_msg(LOG_ERROR, "store: acknowledged writes are not applied after %d s; reading without them",
+			BARRIER_WAIT_MS / 1000);
+}
+
 struct store_conn *store_reader(struct store *st)
+{
+	await_applied(st);
+	return store_reader_nowait(st);
+}
+
+struct store_conn *store_reader_nowait(struct store *st)
 {
 	if (tl_store == st && tl_reader)
 		return tl_reader;
@@ -163,8 +234,32 @@ int store_query_int(struct store_conn *c, const char *sql, const struct store_ar
 	return rc;
 }
 
+int store_counter_reserve(struct store *st, const char *name, int64_t *out)
+{
+	if (!st->ctrs)
+		return FW_EINVAL;
+	int rc = FW_ENOTFOUND;
+	pthread_mutex_lock(&st->ctr_lock);
+	for (int i = 0; i < st->nctrs; i++)
+		if (!strcmp(st->ctrs[i].name, name)) {
+			*out = ++st->ctrs[i].value;
+			rc = 0;
+			break;
+		}
+	pthread_mutex_unlock(&st->ctr_lock);
+	return rc;
+}
+
+int store_counter_seen(struct store_conn *c, const char *name, int64_t value)
+{
+	return store_exec(c, "UPDATE counters SET value = $2 WHERE name = $1 AND value < $2", SARGS(ST(name), SI(value)),
+			  NULL);
+}
+
 int store_counter_next(struct store_conn *c, const char *name, int64_t *out)
 {
+	if (c && c->st->ctrs && !store_counter_reserve(c->st, name, out))
+		return store_counter_seen(c, name, *out);
 	int64_t changed = 0;
 	int rc = store_exec(c, "UPDATE counters SET value = value + 1 WHERE name = $1", SARGS(ST(name)), &changed);
 	if (rc)
@@ -224,37 +319,55 @@ static void free_hooks(struct hook *h, bool run)
 	}
 }
 
-/* Runs one batch: every job in its own savepoint, one COMMIT for all. */
-static void run_batch(struct store *st, struct store_job *batch)
+/* Runs one job in its own savepoint on the write connection. */
+static void run_job(struct store *st, struct store_job *j)
+{
+	struct store_conn *c = st->wconn;
+	const struct store_backend *be = st->be;
+	if (be->exec(c->h, "SAVEPOINT w", NULL, 0, NULL)) {
+		j->rc = FW_ESTORE;
+		return;
+	}
+	c->job = j;
+	j->rc = j->at ? j->at->fn(c, j->payload) : j->fn(c, j->ctx);
+	c->job = NULL;
+	if (j->rc < 0) {
+		be->exec(c->h, "ROLLBACK TO SAVEPOINT w", NULL, 0, NULL);
+		free_hooks(j->hooks, false);
+		j->hooks = NULL;
+		if (j->at)
+			log_msg(LOG_ERROR, "store: asynchronous write %llu (%s) failed and was rolled back: %s",
+				(unsigned long long)j->lsn, j->at->name, fw_strerror(j->rc));
+	}
+	be->exec(c->h, "RELEASE SAVEPOINT w", NULL, 0, NULL);
+}
+
+/* Runs one batch: every job in its own savepoint, one COMMIT for all. The transaction also records the
+ * last asynchronous write it applies, so a restart replays only what came after. Returns 0 when the
+ * batch committed. */
+static int run_batch(struct store *st, struct store_job *batch)
 {
 	struct store_conn *c = st->wconn;
 	const struct store_backend *be = st->be;
 	int txrc = be->exec(c->h, be->begin_sql, NULL, 0, NULL);
+	uint64_t top = 0;
 	for (struct store_job *j = batch; j; j = j->next) {
 		if (txrc) {
 			j->rc = FW_ESTORE;
 			continue;
 		}
-		if (be->exec(c->h, "SAVEPOINT w", NULL, 0, NULL)) {
-			j->rc = FW_ESTORE;
-			continue;
-		}
-		c->job = j;
-		j->rc = j->fn(c, j->ctx);
-		c->job = NULL;
-		if (j->rc < 0) {
-			be->exec(c->h, "ROLLBACK TO SAVEPOINT w", NULL, 0, NULL);
-			free_hooks(j->hooks, false);
-			j->hooks = NULL;
-		}
-		be->exec(c->h, "RELEASE SAVEPOINT w", NULL, 0, NULL);
+		run_job(st, j);
+		if (j->at)
+			top = j->lsn;
 	}
-	if (!txrc && be->exec(c->h, "COMMIT", NULL, 0, NULL)) {
-		log_msg(LOG_ERROR, "store: commit failed: %s", be->errmsg(c->h));
-		be->exec(c->h, "ROLLBACK", NULL, 0, NULL);
+	if (!txrc && top &&
+	    be->exec(c->h, "UPDATE store_redo SET lsn = $1 WHERE id = 1", SARGS(SI(top)), NULL))
 		txrc = FW_ESTORE;
-	} else if (txrc) {
-		log_msg(LOG_ERROR, "store: begin failed: %s", be->errmsg(c->h));
+	if (!txrc && be->exec(c->h, "COMMIT", NULL, 0, NULL))
+		txrc = FW_ESTORE;
+	if (txrc) {
+		log_msg(LOG_ERROR, "store: the transaction failed: %s", be->errmsg(c->h));
+		be->exec(c->h, "ROLLBACK", NULL, 0, NULL);
 	}
 	for (struct store_job *j = batch; j; j = j->next) {
 		if (txrc)
@@ -262,14 +375,28 @@ static void run_batch(struct store *st, struct store_job *batch)
 		free_hooks(j->hooks, txrc == 0 && j->rc >= 0);
 		j->hooks = NULL;
 	}
+	return txrc;
 }
 
-/* Called with st->lock held by the submitter of job, once it is the leader. Returns with the lock held
- * and job done. */
+/* Hands the queue on after a leader stops: the oldest waiter leads next, or the applier when the
+ * oldest job is an asynchronous write. Called with st->lock held. */
+static void pass_on(struct store *st)
+{
+	if (!st->head)
+		pthread_cond_broadcast(&st->idle);
+	else if (st->head->at)
+		pthread_cond_signal(&st->work);
+	else
+		pthread_cond_signal(&st->head->cond);
+}
+
+/* Called with st->lock held by the submitter of job, once it is the leader, or by the applier with job
+ * NULL: then it runs batches until the queue is empty. Returns with the lock held. */
 static void lead(struct store *st, struct store_job *job)
 {
 	st->leading = true;
-	while (!job->done) {
+	tl_leading = true;
+	while (job ? !job->done : st->head && !st->failing) {
 		struct store_job *batch = st->head, *last = batch;
 		int n = 1;
 		while (last->next && n < BATCH_MAX) {
@@ -282,22 +409,61 @@ static void lead(struct store *st, struct store_job *job)
 		last->next = NULL;
 		pthread_mutex_unlock(&st->lock);
 
-		run_batch(st, batch);
+		int txrc = run_batch(st, batch);
+		uint64_t top = 0;
+		for (struct store_job *j = batch; j; j = j->next)
+			if (j->at)
+				top = j->lsn;
+		if (!txrc && top && st->redo) {
+			pthread_mutex_lock(&st->loglock);
+			store_redo_trim(st->redo, top);
+			pthread_mutex_unlock(&st->loglock);
+		}
 
 		pthread_mutex_lock(&st->lock);
-		/* A job lives on its submitter's stack: read next before marking it done. */
+		/* A synchronous job lives on its submitter's stack: read next before marking it done. An
+		 * asynchronous one that did not commit goes back to the front of the queue, in order. */
+		struct store_job *retry = NULL, *rlast = NULL;
 		for (struct store_job *j = batch, *next; j; j = next) {
 			next = j->next;
-			j->done = true;
-			if (j != job)
-				pthread_cond_signal(&j->cond);
+			if (j->at && txrc) {
+				if (rlast)
+					rlast->next = j;
+				else
+					retry = j;
+				rlast = j;
+			} else if (j->at) {
+				free(j);
+			} else {
+				j->done = true;
+				if (j != job)
+					pthread_cond_signal(&j->cond);
+			}
+		}
+		if (retry) {
+			rlast->next = st->head;
+			if (!st->head)
+				st->tail = rlast;
+			st->head = retry;
+			st->failing = true;
+		} else if (top) {
+			st->failing = false;
+			atomic_store(&st->applied, top);
+			pthread_cond_broadcast(&st->applied_cond);
 		}
 	}
 	st->leading = false;
-	if (st->head)
-		pthread_cond_signal(&st->head->cond); /* the oldest waiter leads next */
+	tl_leading = false;
+	pass_on(st);
+}
+
+static void enqueue(struct store *st, struct store_job *j)
+{
+	if (st->tail)
+		st->tail->next = j;
 	else
-		pthread_cond_broadcast(&st->idle);
+		st->head = j;
+	st->tail = j;
 }
 
 int store_write(struct store *st, store_txfn fn, void *ctx)
@@ -314,13 +480,9 @@ int store_write(struct store *st, store_txfn fn, void *ctx)
 		pthread_cond_destroy(&job.cond);
 		return FW_ESTORE;
 	}
-	/* The job lives on this stack until it is done; the leader unlinks it before marking it so. */
-	if (st->tail)
-		st->tail->next = &job;
-	else
-		st->head = &job; // cppcheck-suppress autoVariables
-	st->tail = &job; // cppcheck-suppress autoVariables
-	/* job.next is rewritten by the leader when it cuts the batch; job.done is the only signal. */
+	/* The job lives on this stack until it is done; the leader unlinks it before marking it so.
+	 * job.next is rewritten by the leader when it cuts the batch; job.done is the only signal. */
+	enqueue(st, &job); // cppcheck-suppress autoVariables
 	while (!job.done) {
 		if (!st->leading)
 			lead(st, &job);
@@ -330,6 +492,273 @@ int store_write(struct store *st, store_txfn fn, void *ctx)
 	pthread_mutex_unlock(&st->lock);
 	pthread_cond_destroy(&job.cond);
 	return job.rc;
+}
+
+/* ---- asynchronous writes ---- */
+
+static const struct async_type *async_find(const char *name)
+{
+	for (int i = 0; i < nasync; i++)
+		if (!strcmp(async_types[i].name, name))
+			return &async_types[i];
+	return NULL;
+}
+
+int store_async_register(const char *type, store_applyfn fn)
+{
+	struct async_type *at = (struct async_type *)async_find(type);
+	if (!at) {
+		if (nasync == (int)(sizeof(async_types) / sizeof(async_types[0])) || strlen(type) >= sizeof(at->name))
+			return FW_ELIMIT;
+		at = &async_types[nasync++];
+		snprintf(at->name, sizeof(at->name), "%s", type);
+	}
+	at->fn = fn;
+	return 0;
+}
+
+bool store_async_enabled(const struct store *st)
+{
+	return st->redo != NULL;
+}
+
+struct apply_now {
+	const struct async_type *at;
+	const char *payload;
+};
+
+static int apply_now(struct store_conn *c, void *ctx)
+{
+	const struct apply_now *x = ctx;
+	return x->at->fn(c, x->payload);
+}
+
+int store_write_async(struct store *st, const char *type, const char *payload)
+{
+	const struct async_type *at = async_find(type);
+	if (!at)
+		return FW_EINVAL;
+	if (!st->redo)
+		return store_write(st, apply_now, &(struct apply_now){ at, payload });
+	size_t len = strlen(payload);
+	struct store_job *j = calloc(1, sizeof(*j) + len + 1);
+	if (!j)
+		return FW_ENOMEM;
+	j->at = at;
+	j->payload = (char *)(j + 1);
+	memcpy(j->payload, payload, len + 1);
+	pthread_mutex_lock(&st->loglock);
+	uint64_t lsn = st->lsn + 1;
+	int rc = store_redo_append(st->redo, lsn, type, payload, len);
+	if (rc) {
+		pthread_mutex_unlock(&st->loglock);
+		free(j);
+		return FW_ESTORE;
+	}
+	st->lsn = lsn;
+	j->lsn = lsn;
+	pthread_mutex_lock(&st->lock);
+	enqueue(st, j);
+	atomic_store(&st->queued, lsn);
+	if (!st->leading)
+		pthread_cond_signal(&st->work);
+	pthread_mutex_unlock(&st->lock);
+	pthread_mutex_unlock(&st->loglock);
+	return 0;
+}
+
+/* Drops the queued asynchronous writes (they stay in the redo log for the next start): a closing
+ * store whose writes cannot commit. Called with st->lock held. */
+static void drop_async(struct store *st)
+{
+	struct store_job **p = &st->head, *last = NULL;
+	while (*p) {
+		struct store_job *j = *p;
+		if (j->at) {
+			*p = j->next;
+			log_msg(LOG_ERROR, "store: asynchronous write %llu is left in the redo log for the next start",
+				(unsigned long long)j->lsn);
+			free(j);
+		} else {
+			last = j;
+			p = &j->next;
+		}
+	}
+	st->tail = last;
+}
+
+/* Applies asynchronous writes that no waiting writer picks up: whenever one is first in the queue and
+ * nobody leads. Batches grow by themselves while it works. */
+static void *applier_main(void *arg)
+{
+	struct store *st = arg;
+	pthread_mutex_lock(&st->lock);
+	while (!st->quit) {
+		if (st->failing) {
+			if (st->stopping) {
+				drop_async(st);
+			} else {
+				struct timespec until;
+				clock_gettime(CLOCK_REALTIME, &until);
+				until.tv_nsec += 100 * 1000000L;
+				if (until.tv_nsec >= 1000000000L)
+					until.tv_sec++, until.tv_nsec -= 1000000000L;
+				pthread_cond_timedwait(&st->work, &st->lock, &until);
+			}
+			st->failing = false;
+			if (!st->leading)
+				pass_on(st);
+			continue;
+		}
+		if (st->head && st->head->at && !st->leading) {
+			lead(st, NULL);
+			continue;
+		}
+		pthread_cond_wait(&st->work, &st->lock);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+struct replay {
+	struct store *st;
+	uint64_t applied, top;
+	int64_t count;
+	int pending; /* applied in the open transaction */
+	char *err;
+	size_t errcap;
+};
+
+static int replay_commit(struct replay *x)
+{
+	struct store_conn *c = x->st->wconn;
+	const struct store_backend *be = x->st->be;
+	if (!x->pending)
+		return 0;
+	x->pending = 0;
+	if (be->exec(c->h, "UPDATE store_redo SET lsn = $1 WHERE id = 1", SARGS(SI(x->top)), NULL) ||
+	    be->exec(c->h, "COMMIT", NULL, 0, NULL)) {
+		snprintf(x->err, x->errcap, "cannot commit writes replayed from the redo log: %s", be->errmsg(c->h));
+		be->exec(c->h, "ROLLBACK", NULL, 0, NULL);
+		return FW_ESTORE;
+	}
+	return 0;
+}
+
+static int replay_one(uint64_t lsn, const char *type, const char *payload, void *ctx)
+{
+	struct replay *x = ctx;
+	if (lsn <= x->applied)
+		return 0;
+	struct store_job j = { .at = async_find(type), .lsn = lsn, .payload = (char *)payload };
+	if (!j.at) {
+		snprintf(x->err, x->errcap,
+			 "the redo log holds a write of type '%s' (number %llu) that this program cannot apply", type,
+			 (unsigned long long)lsn);
+		return FW_ESTORE;
+	}
+	struct store_conn *c = x->st->wconn;
+	if (!x->pending && x->st->be->exec(c->h, x->st->be->begin_sql, NULL, 0, NULL)) {
+		snprintf(x->err, x->errcap, "cannot begin replaying the redo log: %s", x->st->be->errmsg(c->h));
+		return FW_ESTORE;
+	}
+	run_job(x->st, &j);
+	/* Modules start after the store and look at their tables then: nothing to wake now. */
+	free_hooks(j.hooks, false);
+	x->top = lsn;
+	x->count++;
+	return ++x->pending >= REPLAY_BATCH ? replay_commit(x) : 0;
+}
+
+/* Applies what the redo log holds beyond the database's mark, starts the log afresh, loads the
+ * counters and starts the applier. */
+static int async_start(struct store *st, char *err, size_t errcap)
+{
+	char *path = strdup(st->url), *q = path ? strchr(path, '?') : NULL;
+	if (!path)
+		return FW_ENOMEM;
+	if (q)
+		*q = '\0';
+	int rc = store_redo_open(path, &st->redo, err, errcap);
+	free(path);
+	if (rc)
+		return rc;
+	int64_t mark = 0;
+	rc = store_query_int(st->wconn, "SELECT lsn FROM store_redo WHERE id = 1", SNOARGS, &mark);
+	if (rc) {
+		snprintf(err, errcap, "cannot read the redo log mark: %s", store_errmsg(st->wconn));
+		return FW_ESTORE;
+	}
+	struct replay x = { .st = st, .applied = (uint64_t)mark, .top = (uint64_t)mark, .err = err, .errcap = errcap };
+	uint64_t last = 0;
+	rc = store_redo_scan(st->redo, replay_one, &x, &last, err, errcap);
+	if (!rc)
+		rc = replay_commit(&x);
+	else if (x.pending)
+		st->be->exec(st->wconn->h, "ROLLBACK", NULL, 0, NULL);
+	if (rc)
+		return rc;
+	if (x.count)
+		log_msg(LOG_INFO, "store: applied %lld acknowledged writes from the redo log", (long long)x.count);
+	uint64_t top = x.top > last ? x.top : last;
+	if ((rc = store_redo_reset(st->redo, top + 1, err, errcap)))
+		return rc;
+	st->lsn = top;
+	atomic_store(&st->queued, top);
+	atomic_store(&st->applied, top);
+
+	struct store_rows *rows;
+	if (store_query(st->wconn, "SELECT name, value FROM counters", SNOARGS, &rows)) {
+		snprintf(err, errcap, "cannot load the counters: %s", store_errmsg(st->wconn));
+		return FW_ESTORE;
+	}
+	int cap = 0;
+	while ((rc = store_next(rows)) == 1) {
+		if (st->nctrs == cap) {
+			cap = cap ? 2 * cap : 32;
+			struct counter *n = realloc(st->ctrs, (size_t)cap * sizeof(*n));
+			if (!n) {
+				rc = FW_ENOMEM;
+				break;
+			}
+			st->ctrs = n;
+		}
+		struct counter *k = &st->ctrs[st->nctrs];
+		if (!(k->name = strdup(store_text(rows, 0)))) {
+			rc = FW_ENOMEM;
+			break;
+		}
+		k->value = store_int(rows, 1);
+		st->nctrs++;
+	}
+	store_rows_free(rows);
+	if (rc) {
+		snprintf(err, errcap, "cannot load the counters");
+		return FW_ESTORE;
+	}
+	if (pthread_create(&st->applier, NULL, applier_main, st)) {
+		snprintf(err, errcap, "cannot start the applier thread");
+		return FW_ESTORE;
+	}
+	st->applier_running = true;
+	return 0;
+}
+
+/* Asynchronous writes need one process owning the file and a log as durable as its commits. */
+static bool async_wanted(const struct store *st)
+{
+	const char *q = strchr(st->url, '?');
+	return st->be == &store_sqlite_backend && strncmp(st->url, ":memory:", 8) && strncmp(st->url, "file:", 5) &&
+	       !(q && (strstr(q, "sync=full") || strstr(q, "redo=off")));
+}
+
+static void free_counters(struct store *st)
+{
+	for (int i = 0; i < st->nctrs; i++)
+		free(st->ctrs[i].name);
+	free(st->ctrs);
+	st->ctrs = NULL;
+	st->nctrs = 0;
 }
 
 static int migrate(struct store *st, char *err, size_t errcap)
@@ -385,6 +814,10 @@ static int open_store(const char *url, bool readonly, struct store **out, char *
 	st->readonly = readonly;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->idle, NULL);
+	pthread_mutex_init(&st->loglock, NULL);
+	pthread_cond_init(&st->applied_cond, NULL);
+	pthread_cond_init(&st->work, NULL);
+	pthread_mutex_init(&st->ctr_lock, NULL);
 	int rc;
 	if (readonly) {
 		/* The caller's read connection, opened now so that a store that cannot be read fails here. */
@@ -396,9 +829,13 @@ static int open_store(const char *url, bool readonly, struct store **out, char *
 		rc = conn_new(st, STORE_WRITER, &st->wconn, err, errcap);
 		if (!rc)
 			rc = migrate(st, err, errcap);
+		if (!rc && async_wanted(st))
+			rc = async_start(st, err, errcap);
 	}
 	if (rc) {
 		st->stopping = true;
+		store_redo_close(st->redo, 0);
+		free_counters(st);
 		for (struct store_conn *c = st->all, *n; c; c = n) {
 			n = c->next_all;
 			st->be->disconnect(c->h);
@@ -427,10 +864,20 @@ void store_close(struct store *st)
 	if (!st)
 		return;
 	pthread_mutex_lock(&st->lock);
-	st->stopping = true; /* no new jobs; the queued ones are run by their submitters */
+	/* No new jobs; the queued ones are run by their submitters, asynchronous ones by the applier. */
+	st->stopping = true;
+	if (!st->leading)
+		pass_on(st);
 	while (st->leading || st->head)
 		pthread_cond_wait(&st->idle, &st->lock);
+	st->quit = true;
+	pthread_cond_signal(&st->work);
 	pthread_mutex_unlock(&st->lock);
+	if (st->applier_running)
+		pthread_join(st->applier, NULL);
+	/* Everything appended was applied unless commits failed to the end: then the log stays. */
+	store_redo_close(st->redo, atomic_load(&st->applied) == st->lsn);
+	free_counters(st);
 	for (struct store_conn *c = st->all, *n; c; c = n) {
 		n = c->next_all;
 		st->be->disconnect(c->h);

@@ -47,14 +47,37 @@ void store_close(struct store *st);
 /* "sqlite" or "postgres". */
 const char *store_kind(const struct store *st);
 
-/* The calling thread's read connection (created on first use; owned by the store). */
+/* The calling thread's read connection (created on first use; owned by the store). It first waits
+ * until every asynchronous write acknowledged so far is applied, so reads see what a 2xx promised. */
 struct store_conn *store_reader(struct store *st);
+/* The same connection without that wait: for reads of tables no asynchronous write changes
+ * (accounts, principals, tokens), on paths that must not queue behind the applier. */
+struct store_conn *store_reader_nowait(struct store *st);
 
 /* Runs fn(conn, ctx) in the writer thread inside a transaction shared with other writes.
  * fn returns 0 to keep its changes or a negative code to roll them back (its own only).
  * Returns fn's result once the transaction is durable, or FW_ESTORE if the commit failed. */
 typedef int (*store_txfn)(struct store_conn *c, void *ctx);
 int store_write(struct store *st, store_txfn fn, void *ctx);
+
+/* Asynchronous writes. On the embedded SQLite store a write of a registered type is appended to a
+ * redo log beside the database and acknowledged as soon as the record is written (it then survives
+ * kill -9, as a commit does); the store applies it later, in order with every other write, in large
+ * transactions, and replays the log on the next start if the process died first. Reads through
+ * store_reader() wait for it, so nobody reads around it. On PostgreSQL, or with sync=full or redo=off
+ * in the SQLite URL, it is applied synchronously like store_write().
+ *
+ * fn applies one write from its payload on the write connection, inside a savepoint; it must do the
+ * same thing whenever it runs (now or at a replay after a crash), so everything it decides
+ * (numbers, times) belongs in the payload. Register every type before store_open(): a start that
+ * finds a record of an unknown type in the log fails rather than skip it. */
+typedef int (*store_applyfn)(struct store_conn *c, const char *payload);
+int store_async_register(const char *type, store_applyfn fn);
+/* True when store_write_async() acknowledges before applying (counters come from memory). */
+bool store_async_enabled(const struct store *st);
+/* Queues payload (copied) for the function registered as type. Returns 0 when durable; on a
+ * synchronous store, fn's result. */
+int store_write_async(struct store *st, const char *type, const char *payload);
 
 /* Inside a store_write function: run cb(arg) after the transaction commits (not if this write
  * or the transaction is rolled back). For waking the outbox, arming timers. */
@@ -86,6 +109,12 @@ int store_query_str(struct store_conn *c, const char *sql, const struct store_ar
  * is no such counter). Two plain statements: SQLite runs UPDATE ... RETURNING through a temporary
  * table, which costs more than the update itself. Call inside store_write(). */
 int store_counter_next(struct store_conn *c, const char *name, int64_t *out);
+/* Outside any transaction, when store_async_enabled(): takes the next value of counter name from
+ * memory; the asynchronous write that uses it records it with store_counter_seen(). FW_EINVAL on a
+ * store without asynchronous writes, FW_ENOTFOUND for an unknown counter. */
+int store_counter_reserve(struct store *st, const char *name, int64_t *out);
+/* Raises counter name to value if it is lower (a write that carries a reserved number). */
+int store_counter_seen(struct store_conn *c, const char *name, int64_t value);
 
 /* The last error message of the connection (for logs, never for users). */
 const char *store_errmsg(struct store_conn *c);

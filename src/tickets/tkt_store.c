@@ -1,4 +1,5 @@
 #include "tickets/tkt_store.h"
+#include "audit/audit.h"
 #include "notify/outbox.h"
 #include "sla/engine.h"
 #include "store/store.h"
@@ -8,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The redo log's name for a ticket create: logs written by an earlier version carry it, never change it. */
+#define ASYNC_CREATE "ticket.create"
 
 static const char *str(const json_t *t, const char *k)
 {
@@ -80,11 +84,9 @@ static int write_row(struct store_conn *c, json_t *t, bool insert)
 	return rc;
 }
 
-int tkt_insert(struct store_conn *c, const struct tkt_kind_info *k, json_t *t, const char *actor)
+/* Everything a new ticket gets before it is written: numbers, kind, initial status, times. */
+static void fill_new(const struct tkt_kind_info *k, json_t *t, const char *actor, int64_t seq, int64_t num)
 {
-	int64_t seq, num;
-	if (next_numbers(c, k->prefix, &seq, &num))
-		return FW_ESTORE;
 	char id[32];
 	snprintf(id, sizeof(id), "%s-%lld", k->prefix, (long long)num);
 	int64_t now = time_now_ms();
@@ -101,13 +103,86 @@ int tkt_insert(struct store_conn *c, const struct tkt_kind_info *k, json_t *t, c
 	json_object_set_new(t, "state_times", times);
 	if (actor)
 		json_object_set_new(t, "created_by", json_string(actor));
+}
+
+/* Writes a filled-in new ticket: its row and its "created" timeline entry. */
+static int insert_filled(struct store_conn *c, json_t *t, const char *actor)
+{
 	int rc = write_row(c, t, true);
 	if (rc)
 		return rc;
 	json_t *body = json_pack("{s:s,s:s}", "status", str(t, "status"), "title", str(t, "title"));
 	/* Not n = 1: hooks run by write_row (SLA escalation) may already have added entries. */
-	rc = tkt_timeline_add(c, id, actor, "created", "public", body);
+	rc = tkt_timeline_add(c, str(t, "id"), actor, "created", "public", body);
 	json_decref(body);
+	return rc;
+}
+
+int tkt_insert(struct store_conn *c, const struct tkt_kind_info *k, json_t *t, const char *actor)
+{
+	int64_t seq, num;
+	if (next_numbers(c, k->prefix, &seq, &num))
+		return FW_ESTORE;
+	fill_new(k, t, actor, seq, num);
+	return insert_filled(c, t, actor);
+}
+
+/* The asynchronous create: {"actor":…,"ticket":{…}}, the ticket filled in by tkt_create. */
+static int apply_create(struct store_conn *c, const char *payload)
+{
+	json_t *doc = json_loads(payload, 0, NULL);
+	json_t *t = json_object_get(doc, "ticket");
+	const struct tkt_kind_info *k = tkt_kind_by_name(str(t, "kind"));
+	const char *actor = str(doc, "actor"), *id = str(t, "id");
+	int rc = FW_EINVAL;
+	if (k && id && strlen(id) > strlen(k->prefix) && json_is_integer(json_object_get(t, "seq"))) {
+		rc = store_counter_seen(c, "ticket_seq", json_integer_value(json_object_get(t, "seq")));
+		if (!rc)
+			rc = store_counter_seen(c, k->prefix, atoll(id + strlen(k->prefix) + 1));
+		if (!rc)
+			rc = insert_filled(c, t, actor);
+		if (!rc)
+			rc = audit_append(c, actor, str(t, "account"), "ticket.create", id, NULL, t);
+	}
+	json_decref(doc);
+	return rc;
+}
+
+int tkt_store_register(void)
+{
+	return store_async_register(ASYNC_CREATE, apply_create);
+}
+
+struct create_sync {
+	const struct tkt_kind_info *k;
+	json_t *t;
+	const char *actor;
+};
+
+static int create_sync_tx(struct store_conn *c, void *arg)
+{
+	struct create_sync *x = arg;
+	int rc = tkt_insert(c, x->k, x->t, x->actor);
+	if (!rc)
+		rc = audit_append(c, x->actor, str(x->t, "account"), "ticket.create", str(x->t, "id"), NULL, x->t);
+	return rc;
+}
+
+int tkt_create(struct store *st, const struct tkt_kind_info *k, json_t *t, const char *actor)
+{
+	if (!store_async_enabled(st))
+		return store_write(st, create_sync_tx, &(struct create_sync){ k, t, actor });
+	int64_t seq, num;
+	if (store_counter_reserve(st, "ticket_seq", &seq) || store_counter_reserve(st, k->prefix, &num))
+		return FW_ESTORE;
+	fill_new(k, t, actor, seq, num);
+	json_t *doc = json_pack("{s:s?,s:O}", "actor", actor, "ticket", t);
+	char *payload = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (!payload)
+		return FW_ENOMEM;
+	int rc = store_write_async(st, ASYNC_CREATE, payload);
+	free(payload);
 	return rc;
 }
 

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+struct store;
 struct store_conn;
 struct fw_error;
 
@@ -17,6 +18,12 @@ int tkt_load(struct store_conn *c, const char *id, json_t **out);
 /* Assigns id, seq, initial status (unless t has a valid "status" already set by the caller) and
  * timestamps to t, inserts it and its "created" timeline entry. t is modified in place. */
 int tkt_insert(struct store_conn *c, const struct tkt_kind_info *k, json_t *t, const char *actor);
+/* Creates ticket t of kind k as actor (may be NULL) with its audit entry, as a write of its own:
+ * fills in t as tkt_insert does and returns 0 once the ticket is durable. On the embedded store the
+ * write is applied asynchronously (store_write_async), so t's numbers come from memory. */
+int tkt_create(struct store *st, const struct tkt_kind_info *k, json_t *t, const char *actor);
+/* Registers tkt_create's asynchronous write with the store; call before store_open(). */
+int tkt_store_register(void);
 /* Writes t back (updated_at is set). */
 int tkt_save(struct store_conn *c, json_t *t);
 /* Moves t to status `to` (no permission check: callers use tkt_check_transition first), records
