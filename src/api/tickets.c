@@ -133,8 +133,15 @@ static int h_create(struct req *r)
 	if ((rc = auth_require(r, account, PERM_SUBMIT, "account")))
 		goto out;
 	unsigned perms = auth_perms(r, account);
-	json_t *t = json_deep_copy(body);
-	json_object_del(t, "requester");
+	/* The body becomes the ticket: every field in it was checked above. */
+	json_t *t = body;
+	body = NULL;
+	bool sev = json_object_get(t, "severity") != NULL;
+	/* Customer-side callers are the requester of what they open; operators may name one. */
+	if (!(perms & PERM_WORK))
+		json_object_set_new(t, "requester", json_string(api_actor(r)));
+	else if (!jv_str(t, "requester"))
+		json_object_del(t, "requester");
 	if (!json_object_get(t, "description"))
 		json_object_set_new(t, "description", json_string(""));
 	if (!json_object_get(t, "impact"))
@@ -143,16 +150,9 @@ static int h_create(struct req *r)
 		json_object_set_new(t, "urgency", json_string("medium"));
 	if (!json_object_get(t, "source"))
 		json_object_set_new(t, "source", json_string(perms & PERM_WORK ? "api" : "customer"));
-	bool sev = json_object_get(body, "severity") != NULL;
 	if (sev)
 		json_object_set_new(t, "severity_set", json_true());
 	derive_priority(t, sev);
-	/* Customer-side callers are the requester of what they open; operators may name one. */
-	const char *requester = jv_str(body, "requester");
-	if (!(perms & PERM_WORK))
-		requester = api_actor(r);
-	if (requester)
-		json_object_set_new(t, "requester", json_string(requester));
 	if (k->kind == TKT_CHANGE)
 		json_object_set_new(t, "approvals", json_array());
 

@@ -13,7 +13,7 @@
 
 #define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
 
-static void digest(const json_t *j, char out[65])
+static void audit_digest(const json_t *j, char out[65])
 {
 	if (!j) {
 		out[0] = '\0';
@@ -39,6 +39,15 @@ static void entry_hash(const char *prev, int64_t seq, int64_t at, const char *ac
 int audit_append(struct store_conn *c, const char *actor, const char *account, const char *action,
 		 const char *object, const json_t *before, const json_t *after)
 {
+	char bd[65], ad[65];
+	audit_digest(before, bd);
+	audit_digest(after, ad);
+	return audit_append_digests(c, actor, account, action, object, bd, ad);
+}
+
+int audit_append_digests(struct store_conn *c, const char *actor, const char *account, const char *action,
+			 const char *object, const char *bd, const char *ad)
+{
 	struct store_rows *rows;
 	/* The UPDATE takes the head row's lock (PostgreSQL) so concurrent daemons chain in order; no
 	 * RETURNING, which SQLite runs through a temporary table. */
@@ -59,9 +68,7 @@ int audit_append(struct store_conn *c, const char *actor, const char *account, c
 	snprintf(prev, sizeof(prev), "%s", store_text(rows, 1));
 	store_rows_free(rows);
 
-	char bd[65], ad[65], hash[65];
-	digest(before, bd);
-	digest(after, ad);
+	char hash[65];
 	int64_t at = time_now_ms();
 	entry_hash(prev, seq, at, actor, account, action, object, bd, ad, hash);
 	rc = store_exec(c,

@@ -15,6 +15,11 @@ struct store_conn;
 int audit_append(struct store_conn *c, const char *actor, const char *account, const char *action,
 		 const char *object, const json_t *before, const json_t *after);
 
+/* audit_append() with both digests already taken: the SHA-256 (64 hex digits) of the value's compact,
+ * key-sorted JSON, or "" for none. For a write that has that JSON text at hand. */
+int audit_append_digests(struct store_conn *c, const char *actor, const char *account, const char *action,
+			 const char *object, const char *before_digest, const char *after_digest);
+
 /* Walks the whole chain. Returns 0 and *report = {"ok":true,"entries":N,"head":"…"} when intact;
  * FW_ECONFLICT and *report = {"ok":false,"seq":N,"problem":"altered|removed|inserted|truncated",
  * "message":"…"} at the first broken entry. *report is a new reference. */

@@ -20,6 +20,11 @@
 #define BATCH_MAX 512
 /* Redo log records applied per transaction when a start replays them. */
 #define REPLAY_BATCH 1000
+/* The applier gathers writes for up to GATHER_US before a batch of fewer than GATHER_MIN. */
+#define GATHER_US 1000
+#define GATHER_MIN 64
+/* Acknowledged asynchronous writes not yet applied, at most: a writer past it waits. */
+#define BACKLOG_MAX 1024
 /* How long a reader waits for acknowledged asynchronous writes before it reads without them. */
 #define BARRIER_WAIT_MS 10000
 
@@ -81,6 +86,8 @@ struct store {
 	pthread_cond_t work;	     /* wakes the applier: an asynchronous write is first in the queue */
 	pthread_t applier;
 	bool applier_running, quit;
+	bool applier_idle; /* waiting for work: the next asynchronous write wakes it */
+	bool urgent;	   /* a reader waits: apply now rather than gather a batch */
 	bool failing; /* the last batch of asynchronous writes did not commit: the applier pauses */
 	/* Counters handed out from memory (asynchronous mode), so a write can carry its numbers
 	 * before it is applied. The table is updated by the writes that use them. */
@@ -88,6 +95,7 @@ struct store {
 	struct counter {
 		char *name;
 		int64_t value;
+		int64_t stored; /* what the table holds (the writer's) */
 	} *ctrs;
 	int nctrs;
 };
@@ -133,6 +141,7 @@ static void await_applied(struct store *st)
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += BARRIER_WAIT_MS / 1000;
 	pthread_mutex_lock(&st->lock);
+	st->urgent = true;
 	if (st->head && !st->leading)
 		pthread_cond_signal(&st->work);
 	int rc = 0;
@@ -252,6 +261,9 @@ int store_counter_reserve(struct store *st, const char *name, int64_t *out)
 
 int store_counter_seen(struct store_conn *c, const char *name, int64_t value)
 {
+	/* Counters in memory are never below a number handed out; each batch stores them. */
+	if (c->st->ctrs)
+		return 0;
 	return store_exec(c, "UPDATE counters SET value = $2 WHERE name = $1 AND value < $2", SARGS(ST(name), SI(value)),
 			  NULL);
 }
@@ -259,7 +271,7 @@ int store_counter_seen(struct store_conn *c, const char *name, int64_t value)
 int store_counter_next(struct store_conn *c, const char *name, int64_t *out)
 {
 	if (c && c->st->ctrs && !store_counter_reserve(c->st, name, out))
-		return store_counter_seen(c, name, *out);
+		return 0;
 	int64_t changed = 0;
 	int rc = store_exec(c, "UPDATE counters SET value = value + 1 WHERE name = $1", SARGS(ST(name)), &changed);
 	if (rc)
@@ -319,6 +331,25 @@ static void free_hooks(struct hook *h, bool run)
 	}
 }
 
+/* Writes the counters handed out from memory since the last batch into the batch's transaction. A
+ * number handed out but never used leaves a gap after a crash, never a number used twice. */
+static int store_counters(struct store *st)
+{
+	for (int i = 0; i < st->nctrs; i++) {
+		struct counter *k = &st->ctrs[i];
+		pthread_mutex_lock(&st->ctr_lock);
+		int64_t v = k->value;
+		pthread_mutex_unlock(&st->ctr_lock);
+		if (v == k->stored)
+			continue;
+		if (st->be->exec(st->wconn->h, "UPDATE counters SET value = $2 WHERE name = $1 AND value < $2",
+				 SARGS(ST(k->name), SI(v)), NULL))
+			return FW_ESTORE;
+		k->stored = v;
+	}
+	return 0;
+}
+
 /* Runs one job in its own savepoint on the write connection. */
 static void run_job(struct store *st, struct store_job *j)
 {
@@ -342,6 +373,21 @@ static void run_job(struct store *st, struct store_job *j)
 	be->exec(c->h, "RELEASE SAVEPOINT w", NULL, 0, NULL);
 }
 
+/* Runs a batch of asynchronous writes without savepoints (two statements fewer each). Returns -1 at
+ * the first that fails, leaving the transaction to be rolled back. */
+static int run_bare(struct store *st, struct store_job *batch)
+{
+	struct store_conn *c = st->wconn;
+	for (struct store_job *j = batch; j; j = j->next) {
+		c->job = j;
+		j->rc = j->at->fn(c, j->payload);
+		c->job = NULL;
+		if (j->rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Runs one batch: every job in its own savepoint, one COMMIT for all. The transaction also records the
  * last asynchronous write it applies, so a restart replays only what came after. Returns 0 when the
  * batch committed. */
@@ -350,24 +396,42 @@ static int run_batch(struct store *st, struct store_job *batch)
 	struct store_conn *c = st->wconn;
 	const struct store_backend *be = st->be;
 	int txrc = be->exec(c->h, be->begin_sql, NULL, 0, NULL);
+	bool bare = true; /* only asynchronous writes: no savepoints unless one fails */
 	uint64_t top = 0;
 	for (struct store_job *j = batch; j; j = j->next) {
-		if (txrc) {
-			j->rc = FW_ESTORE;
-			continue;
-		}
-		run_job(st, j);
+		bare = bare && j->at;
 		if (j->at)
 			top = j->lsn;
+	}
+	if (!txrc && bare && run_bare(st, batch)) {
+		/* One failed: start over with a savepoint each, so that only the failed one is lost. They
+		 * apply from their payloads, so running them again does the same. */
+		be->exec(c->h, "ROLLBACK", NULL, 0, NULL);
+		for (struct store_job *j = batch; j; j = j->next) {
+			free_hooks(j->hooks, false);
+			j->hooks = NULL;
+		}
+		bare = false;
+		txrc = be->exec(c->h, be->begin_sql, NULL, 0, NULL);
+	}
+	for (struct store_job *j = batch; !bare && j; j = j->next) {
+		if (txrc)
+			j->rc = FW_ESTORE;
+		else
+			run_job(st, j);
 	}
 	if (!txrc && top &&
 	    be->exec(c->h, "UPDATE store_redo SET lsn = $1 WHERE id = 1", SARGS(SI(top)), NULL))
 		txrc = FW_ESTORE;
+	if (!txrc && st->ctrs)
+		txrc = store_counters(st);
 	if (!txrc && be->exec(c->h, "COMMIT", NULL, 0, NULL))
 		txrc = FW_ESTORE;
 	if (txrc) {
 		log_msg(LOG_ERROR, "store: the transaction failed: %s", be->errmsg(c->h));
 		be->exec(c->h, "ROLLBACK", NULL, 0, NULL);
+		for (int i = 0; i < st->nctrs; i++)
+			st->ctrs[i].stored = INT64_MIN; /* unknown now: the next batch stores every one */
 	}
 	for (struct store_job *j = batch; j; j = j->next) {
 		if (txrc)
@@ -382,12 +446,18 @@ static int run_batch(struct store *st, struct store_job *batch)
  * oldest job is an asynchronous write. Called with st->lock held. */
 static void pass_on(struct store *st)
 {
-	if (!st->head)
+	if (!st->head) {
 		pthread_cond_broadcast(&st->idle);
-	else if (st->head->at)
-		pthread_cond_signal(&st->work);
-	else
-		pthread_cond_signal(&st->head->cond);
+		return;
+	}
+	/* A synchronous writer queued behind asynchronous writes leads them too, rather than wait for
+	 * the applier to gather its batch. */
+	for (struct store_job *j = st->head; j; j = j->next)
+		if (!j->at) {
+			pthread_cond_signal(&j->cond);
+			return;
+		}
+	pthread_cond_signal(&st->work);
 }
 
 /* Called with st->lock held by the submitter of job, once it is the leader, or by the applier with job
@@ -560,10 +630,15 @@ int store_write_async(struct store *st, const char *type, const char *payload)
 	pthread_mutex_lock(&st->lock);
 	enqueue(st, j);
 	atomic_store(&st->queued, lsn);
-	if (!st->leading)
+	if (!st->leading && st->applier_idle) {
+		st->applier_idle = false;
 		pthread_cond_signal(&st->work);
-	pthread_mutex_unlock(&st->lock);
+	}
 	pthread_mutex_unlock(&st->loglock);
+	/* Durable already; the wait only keeps the applier's backlog (and a reader's wait) bounded. */
+	while (lsn - atomic_load(&st->applied) > BACKLOG_MAX && !st->quit)
+		pthread_cond_wait(&st->applied_cond, &st->lock);
+	pthread_mutex_unlock(&st->lock);
 	return 0;
 }
 
@@ -592,6 +667,7 @@ static void drop_async(struct store *st)
 static void *applier_main(void *arg)
 {
 	struct store *st = arg;
+	bool gathered = false;
 	pthread_mutex_lock(&st->lock);
 	while (!st->quit) {
 		if (st->failing) {
@@ -611,10 +687,28 @@ static void *applier_main(void *arg)
 			continue;
 		}
 		if (st->head && st->head->at && !st->leading) {
+			/* Nobody waits for these writes: gather a batch for a moment unless a reader waits,
+			 * which spares a wake-up per write and makes the transactions larger. */
+			if (!gathered && !st->urgent && !st->stopping &&
+			    atomic_load(&st->queued) - atomic_load(&st->applied) < GATHER_MIN) {
+				struct timespec until;
+				clock_gettime(CLOCK_REALTIME, &until);
+				until.tv_nsec += GATHER_US * 1000L;
+				if (until.tv_nsec >= 1000000000L)
+					until.tv_sec++, until.tv_nsec -= 1000000000L;
+				pthread_cond_timedwait(&st->work, &st->lock, &until);
+				gathered = true;
+				continue;
+			}
+			gathered = false;
+			st->urgent = false;
 			lead(st, NULL);
 			continue;
 		}
+		gathered = false;
+		st->applier_idle = true;
 		pthread_cond_wait(&st->work, &st->lock);
+		st->applier_idle = false;
 	}
 	pthread_mutex_unlock(&st->lock);
 	return NULL;
@@ -728,7 +822,7 @@ static int async_start(struct store *st, char *err, size_t errcap)
 			rc = FW_ENOMEM;
 			break;
 		}
-		k->value = store_int(rows, 1);
+		k->value = k->stored = store_int(rows, 1);
 		st->nctrs++;
 	}
 	store_rows_free(rows);
@@ -740,6 +834,7 @@ static int async_start(struct store *st, char *err, size_t errcap)
 		snprintf(err, errcap, "cannot start the applier thread");
 		return FW_ESTORE;
 	}
+	pthread_setname_np(st->applier, "fw-applier");
 	st->applier_running = true;
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include "notify/outbox.h"
 #include "sla/engine.h"
 #include "store/store.h"
+#include "util/crypto.h"
 #include "util/err.h"
 #include "util/timeutil.h"
 
@@ -51,9 +52,10 @@ static void set_time(json_t *t, const char *field, int64_t ms)
 	json_object_set_new(t, field, json_string(ts));
 }
 
-static int write_row(struct store_conn *c, json_t *t, bool insert)
+/* data, when not NULL, is t's compact JSON already made. */
+static int write_row(struct store_conn *c, json_t *t, const char *data_made, bool insert)
 {
-	char *data = json_dumps(t, JSON_COMPACT);
+	char *data = data_made ? (char *)data_made : json_dumps(t, JSON_COMPACT);
 	if (!data)
 		return FW_ENOMEM;
 	int64_t created = 0, now = time_now_ms();
@@ -77,7 +79,8 @@ static int write_row(struct store_conn *c, json_t *t, bool insert)
 				      ST(str(t, "severity")), ST(str(t, "assignee")), ST(str(t, "group")),
 				      ST(str(t, "title")), SI(now), ST(data)),
 				NULL);
-	free(data);
+	if (data != data_made)
+		free(data);
 	/* SLA clocks and escalation follow every ticket write, in the same transaction (sla/engine.h). */
 	if (!rc)
 		rc = sla_ticket_changed(c, t);
@@ -105,10 +108,11 @@ static void fill_new(const struct tkt_kind_info *k, json_t *t, const char *actor
 		json_object_set_new(t, "created_by", json_string(actor));
 }
 
-/* Writes a filled-in new ticket: its row and its "created" timeline entry. */
-static int insert_filled(struct store_conn *c, json_t *t, const char *actor)
+/* Writes a filled-in new ticket: its row (data, when not NULL, is t's compact JSON) and its "created"
+ * timeline entry. */
+static int insert_filled(struct store_conn *c, json_t *t, const char *data, const char *actor)
 {
-	int rc = write_row(c, t, true);
+	int rc = write_row(c, t, data, true);
 	if (rc)
 		return rc;
 	json_t *body = json_pack("{s:s,s:s}", "status", str(t, "status"), "title", str(t, "title"));
@@ -124,27 +128,38 @@ int tkt_insert(struct store_conn *c, const struct tkt_kind_info *k, json_t *t, c
 	if (next_numbers(c, k->prefix, &seq, &num))
 		return FW_ESTORE;
 	fill_new(k, t, actor, seq, num);
-	return insert_filled(c, t, actor);
+	return insert_filled(c, t, NULL, actor);
 }
 
-/* The asynchronous create: {"actor":…,"ticket":{…}}, the ticket filled in by tkt_create. */
+/* The asynchronous create. Its record is two lines (compact JSON has no newline): the filled-in
+ * ticket's compact JSON with sorted keys, which becomes the row's data column as it is and whose
+ * SHA-256 is the audit digest (audit_digest() takes the same form), then the actor as a JSON string
+ * or null. */
 static int apply_create(struct store_conn *c, const char *payload)
 {
-	json_t *doc = json_loads(payload, 0, NULL);
-	json_t *t = json_object_get(doc, "ticket");
+	const char *nl = strchr(payload, '\n');
+	if (!nl)
+		return FW_EINVAL;
+	char digest[65];
+	crypto_sha256_hex(payload, (size_t)(nl - payload), digest);
+	json_t *t = json_loadb(payload, (size_t)(nl - payload), 0, NULL);
+	json_t *a = json_loads(nl + 1, JSON_DECODE_ANY, NULL);
+	char *data = strndup(payload, (size_t)(nl - payload));
 	const struct tkt_kind_info *k = tkt_kind_by_name(str(t, "kind"));
-	const char *actor = str(doc, "actor"), *id = str(t, "id");
+	const char *actor = json_string_value(a), *id = str(t, "id");
 	int rc = FW_EINVAL;
-	if (k && id && strlen(id) > strlen(k->prefix) && json_is_integer(json_object_get(t, "seq"))) {
+	if (data && k && id && strlen(id) > strlen(k->prefix) && json_is_integer(json_object_get(t, "seq"))) {
 		rc = store_counter_seen(c, "ticket_seq", json_integer_value(json_object_get(t, "seq")));
 		if (!rc)
 			rc = store_counter_seen(c, k->prefix, atoll(id + strlen(k->prefix) + 1));
 		if (!rc)
-			rc = insert_filled(c, t, actor);
+			rc = insert_filled(c, t, data, actor);
 		if (!rc)
-			rc = audit_append(c, actor, str(t, "account"), "ticket.create", id, NULL, t);
+			rc = audit_append_digests(c, actor, str(t, "account"), "ticket.create", id, "", digest);
 	}
-	json_decref(doc);
+	free(data);
+	json_decref(a);
+	json_decref(t);
 	return rc;
 }
 
@@ -176,20 +191,28 @@ int tkt_create(struct store *st, const struct tkt_kind_info *k, json_t *t, const
 	if (store_counter_reserve(st, "ticket_seq", &seq) || store_counter_reserve(st, k->prefix, &num))
 		return FW_ESTORE;
 	fill_new(k, t, actor, seq, num);
-	json_t *doc = json_pack("{s:s?,s:O}", "actor", actor, "ticket", t);
-	char *payload = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	json_decref(doc);
-	if (!payload)
-		return FW_ENOMEM;
-	int rc = store_write_async(st, ASYNC_CREATE, payload);
-	free(payload);
+	json_t *a = actor ? json_string(actor) : json_null();
+	char *data = json_dumps(t, JSON_COMPACT | JSON_SORT_KEYS), *as = json_dumps(a, JSON_ENCODE_ANY | JSON_COMPACT);
+	json_decref(a);
+	size_t dn = data ? strlen(data) : 0, an = as ? strlen(as) : 0;
+	char *rec = data && as ? malloc(dn + an + 2) : NULL;
+	int rc = FW_ENOMEM;
+	if (rec) {
+		memcpy(rec, data, dn);
+		rec[dn] = '\n';
+		memcpy(rec + dn + 1, as, an + 1);
+		rc = store_write_async(st, ASYNC_CREATE, rec);
+	}
+	free(rec);
+	free(data);
+	free(as);
 	return rc;
 }
 
 int tkt_save(struct store_conn *c, json_t *t)
 {
 	set_time(t, "updated_at", time_now_ms());
-	return write_row(c, t, false);
+	return write_row(c, t, NULL, false);
 }
 
 int tkt_set_status(struct store_conn *c, json_t *t, const char *to, const char *actor, const char *note)

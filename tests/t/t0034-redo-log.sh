@@ -52,6 +52,11 @@ is "$(jf '.items[0].type')" created "… with its timeline"
 api "$ADMIN" GET "/api/v1/audit?limit=200"
 is "$(jq '[.items[] | select(.action == "ticket.create")] | length' <<<"$BODY")" 21 "every create has its audit entry"
 api "$ADMIN" GET /api/v1/audit/verify; is "$(jf .ok)" true "the audit chain verifies"
+bad=$(sqlite3 -separator ' ' "$DB" "SELECT a.after_digest, hex(t.data) FROM audit a JOIN tickets t ON t.id = a.object
+  WHERE a.action = 'ticket.create'" | python3 -c '
+import hashlib, sys
+print(sum(1 for l in sys.stdin if hashlib.sha256(bytes.fromhex(l.split()[1])).hexdigest() != l.split()[0]))')
+is "$bad" 0 "each create audit digest is the SHA-256 of the ticket as stored (compact JSON, sorted keys)"
 api "$ADMIN" POST /api/v1/incidents "{\"account\":\"$A\",\"title\":\"after\"}"
 is "$STATUS $(jf .id)" "201 INC-22" "numbering goes on after the replayed creates"
 fw_stop; is "$?" 0 "SIGTERM exits 0"

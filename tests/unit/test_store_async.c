@@ -47,7 +47,9 @@ static int apply_put(struct store_conn *c, const char *payload)
 	long long k = strtoll(payload, &end, 10);
 	if (*end != ':')
 		return FW_EINVAL;
-	return store_exec(c, "INSERT INTO t (k, v) VALUES ($1, $2)", SARGS(SI(k), ST(end + 1)), NULL);
+	int rc = store_exec(c, "INSERT INTO t (k, v) VALUES ($1, $2)", SARGS(SI(k), ST(end + 1)), NULL);
+	/* "fail" inserts and then fails: its row must not stay. */
+	return rc ? rc : strcmp(end + 1, "fail") ? 0 : FW_EINVAL;
 }
 
 /* Stands for an applier that never gets to the queue: the process is killed first. */
@@ -160,6 +162,20 @@ static void test_reads_see_acknowledged(void **state)
 	assert_int_equal(store_query_int(store_reader(f->st), "SELECT lsn FROM store_redo", SNOARGS, &mark),
 	                 0);
 	assert_int_equal(mark, 2000);
+}
+
+/* A write that fails in a batch of asynchronous ones loses its own changes only. */
+static void test_failed_write_alone_lost(void **state)
+{
+	struct fixture *f = *state;
+	for (int round = 0; round < 20; round++)
+		for (int64_t k = 1; k <= 50; k++)
+			assert_int_equal(put(f->st, round * 100 + k, k % 10 == 7 ? "fail" : "ok"), 0);
+	int64_t n = -1;
+	assert_int_equal(store_query_int(store_reader(f->st), "SELECT COUNT(*) FROM t WHERE v = 'fail'", SNOARGS, &n),
+			 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(count_rows(f->st), 20 * 45);
 }
 
 static int next_tx(struct store_conn *c, void *arg)
@@ -291,6 +307,7 @@ int main(void)
 	log_set_level(LOG_ERROR); /* migrations and the torn record log below that */
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_reads_see_acknowledged, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_write_alone_lost, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_counters_from_memory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_replay_after_kill, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_type_stops_start, setup, teardown),
