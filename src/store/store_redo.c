@@ -129,7 +129,8 @@ static int list_segments(const struct store_redo *r, uint64_t **out, size_t *cou
 		*count = 0;
 		return rc;
 	}
-	qsort(v, *count, sizeof(*v), cmp_u64);
+	if (*count > 1)
+		qsort(v, *count, sizeof(*v), cmp_u64);
 	*out = v;
 	return 0;
 }
