@@ -13,7 +13,7 @@
 
 #define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
 
-static void audit_digest(const json_t *j, char out[65])
+static void digest(const json_t *j, char out[65])
 {
 	if (!j) {
 		out[0] = '\0';
@@ -40,8 +40,8 @@ int audit_append(struct store_conn *c, const char *actor, const char *account, c
 		 const char *object, const json_t *before, const json_t *after)
 {
 	char bd[65], ad[65];
-	audit_digest(before, bd);
-	audit_digest(after, ad);
+	digest(before, bd);
+	digest(after, ad);
 	return audit_append_digests(c, actor, account, action, object, bd, ad);
 }
 

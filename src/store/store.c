@@ -23,6 +23,8 @@
 /* The applier gathers writes for up to GATHER_US before a batch of fewer than GATHER_MIN. */
 #define GATHER_US 1000
 #define GATHER_MIN 64
+/* After a batch of asynchronous writes failed to commit, the applier tries again this much later. */
+#define RETRY_US 100000
 /* Acknowledged asynchronous writes not yet applied, at most: a writer past it waits. */
 #define BACKLOG_MAX 1024
 /* How long a reader waits for acknowledged asynchronous writes before it reads without them. */
@@ -128,6 +130,17 @@ static int conn_new(struct store *st, enum store_role role, struct store_conn **
 	return 0;
 }
 
+/* The absolute CLOCK_REALTIME time us microseconds from now, as pthread_cond_timedwait takes it. */
+static struct timespec deadline_in(int64_t us)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	int64_t ns = t.tv_nsec + (us % 1000000) * 1000;
+	t.tv_sec += (time_t)(us / 1000000 + ns / 1000000000);
+	t.tv_nsec = (long)(ns % 1000000000);
+	return t;
+}
+
 /* Waits until every asynchronous write acknowledged before the call is committed, so that a read
  * sees what an earlier 2xx promised. */
 static void await_applied(struct store *st)
@@ -137,9 +150,7 @@ static void await_applied(struct store *st)
 	uint64_t want = atomic_load(&st->queued);
 	if (atomic_load(&st->applied) >= want)
 		return;
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += BARRIER_WAIT_MS / 1000;
+	struct timespec until = deadline_in(BARRIER_WAIT_MS * 1000L);
 	pthread_mutex_lock(&st->lock);
 	st->urgent = true;
 	if (st->head && !st->leading)
@@ -391,7 +402,7 @@ static int run_bare(struct store *st, struct store_job *batch)
 /* Runs one batch: every job in its own savepoint, one COMMIT for all. The transaction also records the
  * last asynchronous write it applies, so a restart replays only what came after. Returns 0 when the
  * batch committed. */
-static int run_batch(struct store *st, struct store_job *batch)
+static int run_batch(struct store *st, struct store_job *batch, uint64_t *top_out)
 {
 	struct store_conn *c = st->wconn;
 	const struct store_backend *be = st->be;
@@ -439,6 +450,7 @@ static int run_batch(struct store *st, struct store_job *batch)
 		free_hooks(j->hooks, txrc == 0 && j->rc >= 0);
 		j->hooks = NULL;
 	}
+	*top_out = top;
 	return txrc;
 }
 
@@ -479,11 +491,8 @@ static void lead(struct store *st, struct store_job *job)
 		last->next = NULL;
 		pthread_mutex_unlock(&st->lock);
 
-		int txrc = run_batch(st, batch);
-		uint64_t top = 0;
-		for (struct store_job *j = batch; j; j = j->next)
-			if (j->at)
-				top = j->lsn;
+		uint64_t top; /* the last asynchronous write in the batch, 0 for none */
+		int txrc = run_batch(st, batch, &top);
 		if (!txrc && top && st->redo) {
 			pthread_mutex_lock(&st->loglock);
 			store_redo_trim(st->redo, top);
@@ -674,11 +683,7 @@ static void *applier_main(void *arg)
 			if (st->stopping) {
 				drop_async(st);
 			} else {
-				struct timespec until;
-				clock_gettime(CLOCK_REALTIME, &until);
-				until.tv_nsec += 100 * 1000000L;
-				if (until.tv_nsec >= 1000000000L)
-					until.tv_sec++, until.tv_nsec -= 1000000000L;
+				struct timespec until = deadline_in(RETRY_US);
 				pthread_cond_timedwait(&st->work, &st->lock, &until);
 			}
 			st->failing = false;
@@ -691,11 +696,7 @@ static void *applier_main(void *arg)
 			 * which spares a wake-up per write and makes the transactions larger. */
 			if (!gathered && !st->urgent && !st->stopping &&
 			    atomic_load(&st->queued) - atomic_load(&st->applied) < GATHER_MIN) {
-				struct timespec until;
-				clock_gettime(CLOCK_REALTIME, &until);
-				until.tv_nsec += GATHER_US * 1000L;
-				if (until.tv_nsec >= 1000000000L)
-					until.tv_sec++, until.tv_nsec -= 1000000000L;
+				struct timespec until = deadline_in(GATHER_US);
 				pthread_cond_timedwait(&st->work, &st->lock, &until);
 				gathered = true;
 				continue;

@@ -113,7 +113,8 @@ int store_counter_next(struct store_conn *c, const char *name, int64_t *out);
  * memory; the asynchronous write that uses it records it with store_counter_seen(). FW_EINVAL on a
  * store without asynchronous writes, FW_ENOTFOUND for an unknown counter. */
 int store_counter_reserve(struct store *st, const char *name, int64_t *out);
-/* Raises counter name to value if it is lower (a write that carries a reserved number). */
+/* Raises counter name to value if it is lower (a write that carries a reserved number). With the
+ * counters in memory (store_async_enabled) every batch stores them and this does nothing. */
 int store_counter_seen(struct store_conn *c, const char *name, int64_t value);
 
 /* The last error message of the connection (for logs, never for users). */

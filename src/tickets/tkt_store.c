@@ -133,7 +133,7 @@ int tkt_insert(struct store_conn *c, const struct tkt_kind_info *k, json_t *t, c
 
 /* The asynchronous create. Its record is two lines (compact JSON has no newline): the filled-in
  * ticket's compact JSON with sorted keys, which becomes the row's data column as it is and whose
- * SHA-256 is the audit digest (audit_digest() takes the same form), then the actor as a JSON string
+ * SHA-256 is the audit digest (audit_append() digests that same form), then the actor as a JSON string
  * or null. */
 static int apply_create(struct store_conn *c, const char *payload)
 {
