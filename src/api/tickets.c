@@ -156,17 +156,16 @@ static int h_create(struct req *r)
 	if (k->kind == TKT_CHANGE)
 		json_object_set_new(t, "approvals", json_array());
 
-	rc = tkt_create(r->srv->store, k, t, api_actor(r));
-	if (rc) {
-		json_decref(t);
-		goto out;
+	char *pub = NULL;
+	rc = tkt_create(r->srv->store, k, t, api_actor(r), &pub);
+	if (!rc) {
+		char loc[96];
+		snprintf(loc, sizeof(loc), "/api/v1/%s/%s", k->collection, jv_str(t, "id"));
+		req_header(r, "Location", loc);
+		rc = req_raw(r, 201, "application/json", pub, strlen(pub));
 	}
-	json_object_del(t, "seq");
-	json_object_del(t, "severity_set");
-	char loc[96];
-	snprintf(loc, sizeof(loc), "/api/v1/%s/%s", k->collection, jv_str(t, "id"));
-	req_header(r, "Location", loc);
-	req_json(r, 201, t);
+	free(pub);
+	json_decref(t);
 out:
 	json_decref(body);
 	return rc;

@@ -83,49 +83,10 @@ const char *aws_severity_of_ticket(const char *severity, const char *priority)
 	return "normal";
 }
 
-static void put2(char *p, unsigned v)
-{
-	p[0] = (char)('0' + v / 10 % 10);
-	p[1] = (char)('0' + v % 10);
-}
-
-void aws_time_fmt_ms(int64_t ms, char out[32])
-{
-	if (ms < 0) {
-		out[0] = '\0';
-		return;
-	}
-	int64_t secs = ms / 1000, days = secs / 86400;
-	unsigned sod = (unsigned)(secs % 86400);
-	/* Civil date of a day count (H. Hinnant's days_from_civil inverse); days >= 0 here. */
-	int64_t z = days + 719468, era = z / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-	unsigned day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
-	int64_t year = (int64_t)yoe + era * 400 + (month <= 2);
-	if (year > 9999) {
-		time_fmt_ms(ms, out, 32);
-		return;
-	}
-	memcpy(out, "0000-00-00T00:00:00.000Z", 25);
-	put2(out, (unsigned)(year / 100));
-	put2(out + 2, (unsigned)(year % 100));
-	put2(out + 5, month);
-	put2(out + 8, day);
-	put2(out + 11, sod / 3600);
-	put2(out + 14, sod / 60 % 60);
-	put2(out + 17, sod % 60);
-	unsigned milli = (unsigned)(ms % 1000);
-	out[20] = (char)('0' + milli / 100);
-	put2(out + 21, milli % 100);
-}
-
 int aws_case_id(const char *account, int64_t created_ms, int64_t seq, char *out, size_t cap)
 {
 	char ts[32];
-	aws_time_fmt_ms(created_ms, ts);
+	time_fmt_ms(created_ms, ts, sizeof(ts));
 	int n = snprintf(out, cap, "case-%s-%.4s-%016" PRIx64, account, ts, (uint64_t)seq);
 	return n < 0 || (size_t)n >= cap ? FW_ETOOBIG : 0;
 }
@@ -513,7 +474,7 @@ static int page_comms_part(struct aws_call *c, struct page *pg, size_t first, si
 		if (!body || aws_json_fields(body, strlen(body), body_key, bf))
 			bf[0].type = AWS_JSON_ABSENT;
 		char ts[32];
-		aws_time_fmt_ms(store_int(rows, 2), ts);
+		time_fmt_ms(store_int(rows, 2), ts, sizeof(ts));
 		struct comm *m = &pg->comms[pg->ncomms];
 		m->row = cur;
 		m->n = store_int(rows, 1);

@@ -30,9 +30,6 @@ bool aws_case_resolved(const char *status);
 int aws_severity_to_ticket(const char *code, const char **severity, const char **impact, const char **urgency);
 /* Severity code of a ticket from its severity and priority (inverse of the above). Never NULL. */
 const char *aws_severity_of_ticket(const char *severity, const char *priority);
-/* time_fmt_ms() (2024-01-31T12:00:00.000Z, "" before 1970) without gmtime_r(), whose time-zone lock
- * every worker thread formatting a describe-cases answer queued on. The same text. */
-void aws_time_fmt_ms(int64_t ms, char out[32]);
 /* Formats a case id; returns 0 or FW_ETOOBIG. */
 int aws_case_id(const char *account, int64_t created_ms, int64_t seq, char *out, size_t cap);
 /* Parses a case id into its account and ticket seq (and year). Returns 0 or FW_EINVAL. */

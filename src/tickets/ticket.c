@@ -94,7 +94,7 @@ const struct tkt_kind_info *tkt_kind(enum tkt_kind k)
 
 const struct tkt_kind_info *tkt_kind_by_collection(const char *c)
 {
-	for (int i = 0; i < TKT_NKINDS; i++)
+	for (int i = 0; c && i < TKT_NKINDS; i++)
 		if (strcmp(kinds[i].collection, c) == 0)
 			return &kinds[i];
 	return NULL;
@@ -102,7 +102,7 @@ const struct tkt_kind_info *tkt_kind_by_collection(const char *c)
 
 const struct tkt_kind_info *tkt_kind_by_name(const char *n)
 {
-	for (int i = 0; i < TKT_NKINDS; i++)
+	for (int i = 0; n && i < TKT_NKINDS; i++)
 		if (strcmp(kinds[i].name, n) == 0)
 			return &kinds[i];
 	return NULL;
@@ -110,7 +110,7 @@ const struct tkt_kind_info *tkt_kind_by_name(const char *n)
 
 const struct tkt_kind_info *tkt_kind_of_id(const char *id)
 {
-	for (int i = 0; i < TKT_NKINDS; i++) {
+	for (int i = 0; id && i < TKT_NKINDS; i++) {
 		size_t pl = strlen(kinds[i].prefix);
 		if (strncmp(id, kinds[i].prefix, pl) == 0 && id[pl] == '-' && id[pl + 1])
 			return &kinds[i];

@@ -22,7 +22,7 @@ struct tkt_kind_info {
 };
 
 const struct tkt_kind_info *tkt_kind(enum tkt_kind k);
-/* By collection ("incidents"), name ("incident") or id prefix ("INC-42"); NULL when unknown. */
+/* By collection ("incidents"), name ("incident") or id prefix ("INC-42"); NULL when unknown or NULL. */
 const struct tkt_kind_info *tkt_kind_by_collection(const char *collection);
 const struct tkt_kind_info *tkt_kind_by_name(const char *name);
 const struct tkt_kind_info *tkt_kind_of_id(const char *id);

@@ -19,9 +19,10 @@ int tkt_load(struct store_conn *c, const char *id, json_t **out);
  * timestamps to t, inserts it and its "created" timeline entry. t is modified in place. */
 int tkt_insert(struct store_conn *c, const struct tkt_kind_info *k, json_t *t, const char *actor);
 /* Creates ticket t of kind k as actor (may be NULL) with its audit entry, as a write of its own:
- * fills in t as tkt_insert does and returns 0 once the ticket is durable. On the embedded store the
+ * fills in t as tkt_insert does and returns 0 once the ticket is durable, with *pub the ticket's
+ * public JSON (free() it; t loses the fields the API does not show). On the embedded store the
  * write is applied asynchronously (store_write_async), so t's numbers come from memory. */
-int tkt_create(struct store *st, const struct tkt_kind_info *k, json_t *t, const char *actor);
+int tkt_create(struct store *st, const struct tkt_kind_info *k, json_t *t, const char *actor, char **pub);
 /* Registers tkt_create's asynchronous write with the store; call before store_open(). */
 int tkt_store_register(void);
 /* Writes t back (updated_at is set). */

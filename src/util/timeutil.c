@@ -37,18 +37,51 @@ int64_t time_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + time_offset_ms();
 }
 
+static void put2(char *p, unsigned v)
+{
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
+}
+
 void time_fmt_ms(int64_t ms, char *out, size_t cap)
 {
+	if (cap == 0)
+		return;
 	if (ms < 0) {
-		if (cap)
-			out[0] = '\0';
+		out[0] = '\0';
 		return;
 	}
-	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&s, &tm);
-	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	/* Without gmtime_r(), which takes the time zone lock on every call: every ticket write and every
+	 * answer listing times formats here, from many threads. The civil date of a day count is
+	 * H. Hinnant's inverse of days_from_civil; days >= 0 here. */
+	int64_t secs = ms / 1000, days = secs / 86400;
+	unsigned sod = (unsigned)(secs % 86400);
+	int64_t z = days + 719468, era = z / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	unsigned day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
+	int64_t year = (int64_t)yoe + era * 400 + (month <= 2);
+	unsigned milli = (unsigned)(ms % 1000);
+	if (year > 9999) {
+		snprintf(out, cap, "%lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long)year, month, day, sod / 3600,
+			 sod / 60 % 60, sod % 60, milli);
+		return;
+	}
+	char t[25] = "0000-00-00T00:00:00.000Z";
+	put2(t, (unsigned)(year / 100));
+	put2(t + 2, (unsigned)(year % 100));
+	put2(t + 5, month);
+	put2(t + 8, day);
+	put2(t + 11, sod / 3600);
+	put2(t + 14, sod / 60 % 60);
+	put2(t + 17, sod % 60);
+	t[20] = (char)('0' + milli / 100);
+	put2(t + 21, milli % 100);
+	size_t n = cap - 1 < 24 ? cap - 1 : 24;
+	memcpy(out, t, n);
+	out[n] = '\0';
 }
 
 static int digits(const char **p, int n, int *out)

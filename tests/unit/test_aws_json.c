@@ -1,6 +1,5 @@
-/* Unit tests for compat/aws_json.c (member lookup over stored JSON text, JSON string output) and
- * aws_time_fmt_ms(): each is checked against what it replaces on the describe-cases path, jansson's
- * json_loads()/json_dumps() and util's time_fmt_ms(). */
+/* Unit tests for compat/aws_json.c (member lookup over stored JSON text, JSON string output): each is
+ * checked against what it replaces on the describe-cases path, jansson's json_loads()/json_dumps(). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -192,27 +191,6 @@ static void test_quote_null_and_empty(void **state)
 	buf_release(&small);
 }
 
-static void test_time_format_like_util(void **state)
-{
-	static const int64_t edges[] = { 0, 1, 999, 1000, 86399999, 86400000, 951782400000 /* 2000-02-29 */,
-					 951868800000, 4107542400000 /* 2100-03-01 */, 1709164800123, 253402300799999,
-					 253402300800000, -1, -86400000 };
-	char a[40], b[32];
-	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
-		time_fmt_ms(edges[i], a, sizeof(a));
-		aws_time_fmt_ms(edges[i], b);
-		assert_string_equal(b, a);
-	}
-	unsigned seed = 7;
-	for (int i = 0; i < 200000; i++) {
-		int64_t ms = ((int64_t)rand_r(&seed) << 31 | rand_r(&seed)) % 253402300800000;
-		time_fmt_ms(ms, a, sizeof(a));
-		aws_time_fmt_ms(ms, b);
-		if (strcmp(a, b))
-			fail_msg("%lld: time_fmt_ms %s, aws_time_fmt_ms %s", (long long)ms, a, b);
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,7 +200,6 @@ int main(void)
 		cmocka_unit_test(test_too_many_keys),
 		cmocka_unit_test(test_round_trip_with_jansson),
 		cmocka_unit_test(test_quote_null_and_empty),
-		cmocka_unit_test(test_time_format_like_util),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

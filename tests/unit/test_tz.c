@@ -4,6 +4,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "util/timeutil.h"
 #include "util/tz.h"
 
@@ -78,11 +83,55 @@ static void test_rfc3339(void **s)
 	assert_int_not_equal(time_parse_duration("", &ms), 0);
 }
 
+/* time_fmt_ms() computes the civil date itself; it writes what gmtime_r() and the format it replaced
+ * write, at the calendar's edges (leap days, centuries, the last millisecond of 9999) and at random
+ * times, and cuts the text to the buffer it is given. */
+static void reference_fmt(int64_t ms, char *out, size_t cap)
+{
+	if (ms < 0) {
+		out[0] = '\0';
+		return;
+	}
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+static void test_fmt_like_gmtime(void **s)
+{
+	(void)s;
+	static const int64_t edges[] = { 0, 1, 999, 1000, 86399999, 86400000, 951782400000 /* 2000-02-29 */,
+					 951868800000, 4107542400000 /* 2100-03-01 */, 1709164800123, 253402300799999,
+					 253402300800000, 253402300800000 * 3, -1, -86400000 };
+	char a[48], b[48];
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+		time_fmt_ms(edges[i], a, sizeof(a));
+		reference_fmt(edges[i], b, sizeof(b));
+		assert_string_equal(a, b);
+	}
+	unsigned seed = 7;
+	for (int i = 0; i < 200000; i++) {
+		int64_t ms = ((int64_t)rand_r(&seed) << 31 | rand_r(&seed)) % 253402300800000;
+		time_fmt_ms(ms, a, sizeof(a));
+		reference_fmt(ms, b, sizeof(b));
+		if (strcmp(a, b))
+			fail_msg("%lld: time_fmt_ms %s, gmtime_r %s", (long long)ms, a, b);
+	}
+	time_fmt_ms(1714564800123LL, a, 11);
+	assert_string_equal(a, "2024-05-01");
+	a[0] = 'x';
+	time_fmt_ms(1714564800123LL, a, 0);
+	assert_int_equal(a[0], 'x');
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mktime_summer_and_winter), cmocka_unit_test(test_mktime_gap_and_overlap),
 		cmocka_unit_test(test_local_roundtrip), cmocka_unit_test(test_civil), cmocka_unit_test(test_rfc3339),
+		cmocka_unit_test(test_fmt_like_gmtime),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
