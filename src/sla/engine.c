@@ -222,7 +222,7 @@ static int emit(struct store_conn *c, const json_t *t, const struct clock_row *x
 	return rc;
 }
 
-static int esc_update(struct store_conn *c, const json_t *t, int64_t now, bool breach, int64_t *next);
+static int esc_update(struct store_conn *c, const json_t *t, int64_t now, bool breach, bool created, int64_t *next);
 
 static const char *const resolved_statuses[] = { "resolved", "fulfilled", "completed", "closed", NULL };
 
@@ -240,14 +240,14 @@ static void arm_cb(void *arg)
 
 /* Applies the ticket's state to its clocks at now, emits newly due warnings and breaches, advances the
  * escalation, writes everything back and arms the next timer. */
-static int evaluate(struct store_conn *c, const json_t *t, int64_t now_ms)
+static int evaluate(struct store_conn *c, const json_t *t, int64_t now_ms, bool inserted)
 {
 	const char *id = str(t, "id"), *status = str(t, "status"), *kind = str(t, "kind");
 	const struct tkt_kind_info *k = tkt_kind_by_name(kind ? kind : "");
 	if (!id || !status || !k)
 		return 0;
 	struct clock_row rows[MAX_CLOCKS];
-	int n = 0, rc = load_rows(c, id, rows, &n);
+	int n = 0, rc = inserted ? 0 : load_rows(c, id, rows, &n);
 	if (rc)
 		return rc;
 	bool final = tkt_status_final(k->kind, status) || jv_in(status, resolved_statuses);
@@ -349,7 +349,8 @@ static int evaluate(struct store_conn *c, const json_t *t, int64_t now_ms)
 		if (!rc && st.breached && !x->breached) {
 			rc = emit(c, t, x, "breached", 0, st.due);
 			if (!rc && !resolved)
-				rc = esc_update(c, t, now_ms, true, &next);
+				rc = esc_update(c, t, now_ms, true, inserted, &next);
+			inserted = false; /* the escalation may exist now */
 		}
 		if (st.warned != x->warned || st.breached != x->breached)
 			x->dirty = true;
@@ -389,7 +390,7 @@ static int evaluate(struct store_conn *c, const json_t *t, int64_t now_ms)
 	for (int i = 0; i < n; i++)
 		json_decref(rows[i].pauses);
 	if (!rc)
-		rc = esc_update(c, t, now_ms, false, &next);
+		rc = esc_update(c, t, now_ms, false, inserted, &next);
 	if (!rc && next >= 0) {
 		struct arm *a = malloc(sizeof(*a));
 		if (a) {
@@ -401,9 +402,9 @@ static int evaluate(struct store_conn *c, const json_t *t, int64_t now_ms)
 	return rc;
 }
 
-int sla_ticket_changed(struct store_conn *c, const json_t *t)
+int sla_ticket_changed(struct store_conn *c, const json_t *t, bool created)
 {
-	return evaluate(c, t, time_now_ms());
+	return evaluate(c, t, time_now_ms(), created);
 }
 
 int sla_ticket_tick(struct store_conn *c, const char *id)
@@ -411,7 +412,7 @@ int sla_ticket_tick(struct store_conn *c, const char *id)
 	json_t *t;
 	if (tkt_load(c, id, &t))
 		return 0; /* gone: nothing to do */
-	int rc = evaluate(c, t, time_now_ms());
+	int rc = evaluate(c, t, time_now_ms(), false);
 	json_decref(t);
 	return rc;
 }
@@ -552,20 +553,23 @@ static int esc_start(struct store_conn *c, const json_t *t, int64_t now, bool ex
 	return rc;
 }
 
-static int esc_update(struct store_conn *c, const json_t *t, int64_t now, bool breach, int64_t *next)
+static int esc_update(struct store_conn *c, const json_t *t, int64_t now, bool breach, bool created, int64_t *next)
 {
 	const char *id = str(t, "id"), *status = str(t, "status");
 	const struct tkt_kind_info *k = tkt_kind_by_name(str(t, "kind") ? str(t, "kind") : "");
-	struct store_rows *rows;
-	int rc = store_query(c, "SELECT policy, group_name, level, round, status, next_at FROM escalations WHERE ticket = $1",
-			     SARGS(ST(id)), &rows);
+	struct store_rows *rows = NULL;
+	int rc = created ? 0
+			 : store_query(c,
+				       "SELECT policy, group_name, level, round, status, next_at FROM escalations"
+				       " WHERE ticket = $1",
+				       SARGS(ST(id)), &rows);
 	if (rc)
 		return rc;
 	bool exists = false;
 	char policy[40] = "", group[128] = "", est[16] = "";
 	int level = 0, round = 0;
 	int64_t at = -1;
-	if (store_next(rows) == 1) {
+	if (rows && store_next(rows) == 1) {
 		exists = true;
 		snprintf(policy, sizeof(policy), "%s", store_text(rows, 0));
 		snprintf(group, sizeof(group), "%s", store_text(rows, 1) ? store_text(rows, 1) : "");

@@ -8,12 +8,14 @@
  * and arm the scheduler after commit. */
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct store_conn;
 
-/* Inside a store_write function, after ticket t (borrowed) was inserted or saved. Returns 0 or FW_E*. */
-int sla_ticket_changed(struct store_conn *c, const json_t *t);
+/* Inside a store_write function, after ticket t (borrowed) was inserted or saved. created: t was just
+ * inserted, so it has no clocks or escalation yet and none are read. Returns 0 or FW_E*. */
+int sla_ticket_changed(struct store_conn *c, const json_t *t, bool created);
 
 /* Inside a store_write function: re-evaluates the clocks and escalation of ticket id at now. */
 int sla_ticket_tick(struct store_conn *c, const char *id);

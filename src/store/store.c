@@ -626,9 +626,10 @@ int store_write_async(struct store *st, const char *type, const char *payload)
 	j->at = at;
 	j->payload = (char *)(j + 1);
 	memcpy(j->payload, payload, len + 1);
+	uint64_t sum = store_redo_sum(type, payload, len);
 	pthread_mutex_lock(&st->loglock);
 	uint64_t lsn = st->lsn + 1;
-	int rc = store_redo_append(st->redo, lsn, type, payload, len);
+	int rc = store_redo_append(st->redo, lsn, type, payload, len, sum);
 	if (rc) {
 		pthread_mutex_unlock(&st->loglock);
 		free(j);

@@ -16,14 +16,15 @@
 /* A segment is started anew past this size; full segments are deleted once applied. */
 #define SEGMENT_MAX (16u << 20)
 #define RECORD_MAX  (64u << 20)
-#define MAGIC       0x31525746u /* "FWR1" */
+#define MAGIC_V1    0x31525746u /* "FWR1": checksum record_sum_v1(), written until 2026-11 */
+#define MAGIC       0x32525746u /* "FWR2": checksum store_redo_sum() */
 #define MAX_FULL    64
 
 struct record_head {
 	uint32_t magic;
 	uint32_t len; /* type, NUL, payload, NUL */
 	uint64_t lsn;
-	uint64_t sum; /* FNV-1a over lsn and the body: tells a torn record from a whole one */
+	uint64_t sum; /* tells a torn record from a whole one */
 };
 
 struct segment {
@@ -34,10 +35,10 @@ struct segment {
 struct store_redo {
 	char *dir;
 	char *prefix; /* "<db file name>-redo." */
-	int fd;
-	char *path; /* the segment being appended to */
+	int fd;       /* the segment being appended to, -1 when none */
+	char *path;
 	uint64_t first, last;
-	size_t size;
+	size_t size; /* bytes used */
 	struct segment full[MAX_FULL];
 	int nfull;
 };
@@ -50,9 +51,37 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-static uint64_t record_sum(uint64_t lsn, const void *body, size_t len)
+static uint64_t record_sum_v1(uint64_t lsn, const void *body, size_t len)
 {
 	return fnv(fnv(1469598103934665603ULL, &lsn, sizeof(lsn)), body, len);
+}
+
+/* Eight bytes at a time: a byte-wise hash of each record took a microsecond, under the log's lock. */
+static uint64_t words_hash(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t w;
+	for (; n >= 8; n -= 8, s += 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 31;
+	}
+	w = n;
+	memcpy(&w, s, n); /* the count in the top byte is overwritten only when n == 8, never here */
+	h = (h ^ w ^ ((uint64_t)n << 56)) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+uint64_t store_redo_sum(const char *type, const char *payload, size_t len)
+{
+	return words_hash(words_hash(0x6a09e667f3bcc909ULL, type, strlen(type) + 1), payload, len + 1);
+}
+
+/* The checksum of a record: its number mixed into the hash of its body. */
+static uint64_t record_sum(uint64_t lsn, uint64_t body_sum)
+{
+	uint64_t h = (body_sum ^ lsn) * 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 33);
 }
 
 int store_redo_open(const char *db_path, struct store_redo **out, char *err, size_t errcap)
@@ -185,15 +214,26 @@ int store_redo_scan(struct store_redo *r, store_redo_fn fn, void *ctx, uint64_t 
 				break;
 			}
 			memcpy(&h, buf + off, sizeof(h));
+			/* Zeros where the next record would start: the end of what was written (segments of
+			 * a version that made them full size up front end so). */
+			if (h.magic == 0 && h.len == 0 && h.lsn == 0 && h.sum == 0)
+				break;
 			const char *body = buf + off + sizeof(h);
-			if (h.magic != MAGIC || h.len < 2 || h.len > len - off - sizeof(h) ||
-			    body[h.len - 1] || !memchr(body, 0, h.len - 1) ||
-			    h.sum != record_sum(h.lsn, body, h.len) || (*last && h.lsn != *last + 1)) {
+			if ((h.magic != MAGIC && h.magic != MAGIC_V1) || h.len < 2 || h.len > len - off - sizeof(h) ||
+			    body[h.len - 1] || !memchr(body, 0, h.len - 1) || (*last && h.lsn != *last + 1)) {
+				torn = true;
+				break;
+			}
+			size_t tlen = strlen(body) + 1;
+			uint64_t sum = h.magic == MAGIC_V1
+					       ? record_sum_v1(h.lsn, body, h.len)
+					       : record_sum(h.lsn, store_redo_sum(body, body + tlen, h.len - tlen - 1));
+			if (h.sum != sum) {
 				torn = true;
 				break;
 			}
 			*last = h.lsn;
-			rc = fn(h.lsn, body, body + strlen(body) + 1, ctx);
+			rc = fn(h.lsn, body, body + tlen, ctx);
 			off += sizeof(h) + h.len;
 		}
 		if (torn)
@@ -263,42 +303,30 @@ int store_redo_reset(struct store_redo *r, uint64_t next_lsn, char *err, size_t 
 	return rc;
 }
 
-int store_redo_append(struct store_redo *r, uint64_t lsn, const char *type, const char *payload, size_t len)
+int store_redo_append(struct store_redo *r, uint64_t lsn, const char *type, const char *payload, size_t len,
+		      uint64_t body_sum)
 {
-	if (r->fd < 0 || lsn != r->last + 1)
+	if (lsn != r->last + 1)
 		return FW_ESTORE;
-	size_t tlen = strlen(type) + 1, blen = tlen + len + 1;
+	size_t tlen = strlen(type) + 1, blen = tlen + len + 1, want = sizeof(struct record_head) + blen;
 	if (blen > RECORD_MAX)
 		return FW_ETOOBIG;
-	if (r->size >= SEGMENT_MAX && r->nfull < MAX_FULL) {
-		struct segment done = {r->path, r->last};
+	if (r->fd >= 0 && r->size >= SEGMENT_MAX && r->nfull < MAX_FULL) {
+		r->full[r->nfull++] = (struct segment){ r->path, r->last };
 		r->path = NULL;
-		close(r->fd);
-		r->fd = -1;
-		if (start_segment(r, lsn)) {
-			/* Keep appending to the full one rather than fail the write. */
-			r->fd = open(done.path, O_WRONLY | O_APPEND | O_CLOEXEC);
-			r->path = done.path;
-			r->last = lsn - 1;
-			if (r->fd < 0)
-				return FW_ESTORE;
-		} else {
-			r->full[r->nfull++] = done;
-		}
+		close_current(r);
 	}
-	/* The checksum covers type, payload and their NULs as they are laid out in the file. */
-	uint64_t sum =
-	    fnv(fnv(fnv(fnv(1469598103934665603ULL, &lsn, sizeof(lsn)), type, tlen), payload, len), "", 1);
-	struct record_head h = {MAGIC, (uint32_t)blen, lsn, sum};
-	struct iovec iov[4] = {{&h, sizeof(h)}, {(void *)type, tlen}, {(void *)payload, len}, {"", 1}};
-	size_t want = sizeof(h) + blen;
-	ssize_t k = writev(r->fd, iov, 4);
+	/* No segment: the last one is full, or starting the next failed before (this append tries again). */
+	if (r->fd < 0 && start_segment(r, lsn))
+		return FW_ESTORE;
+	struct record_head h = { MAGIC, (uint32_t)blen, lsn, record_sum(lsn, body_sum) };
+	struct iovec iov[3] = { { &h, sizeof(h) }, { (void *)type, tlen }, { (void *)payload, len + 1 } };
+	ssize_t k = writev(r->fd, iov, 3);
 	if (k != (ssize_t)want) {
 		/* A short write leaves a torn record that a later append would follow: cut it off. */
 		if (k > 0 && ftruncate(r->fd, (off_t)r->size))
 			log_msg(LOG_ERROR, "store: cannot cut a short redo write: %s", strerror(errno));
-		log_msg(LOG_ERROR, "store: redo log write failed: %s",
-		        k < 0 ? strerror(errno) : "short write");
+		log_msg(LOG_ERROR, "store: redo log write failed: %s", k < 0 ? strerror(errno) : "short write");
 		return FW_ESTORE;
 	}
 	r->size += want;

@@ -89,7 +89,7 @@ static int write_row(struct store_conn *c, json_t *t, const char *data_made, boo
 		free(data);
 	/* SLA clocks and escalation follow every ticket write, in the same transaction (sla/engine.h). */
 	if (!rc)
-		rc = sla_ticket_changed(c, t);
+		rc = sla_ticket_changed(c, t, insert);
 	return rc;
 }
 

@@ -241,6 +241,66 @@ static void crash_with_pending(struct fixture *f, const char *type, int count)
 	assert_true(WIFSIGNALED(status));
 }
 
+/* The offset where a segment's records end: the file's end, or zeros where a record would start. */
+static off_t records_end(int fd)
+{
+	off_t off = 0;
+	unsigned char h[24];
+	static const unsigned char zero[24];
+	while (pread(fd, h, sizeof(h), off) == (ssize_t)sizeof(h) && memcmp(h, zero, sizeof(h))) {
+		uint32_t len;
+		memcpy(&len, h + 4, 4);
+		off += (off_t)sizeof(h) + len;
+	}
+	return off;
+}
+
+/* FNV-1a, the checksum of the first record format. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* A log of the first format ("FWR1" records, written with write() and ending at the file's end), as
+ * an earlier version left it at a crash, is replayed by this one. */
+static void test_first_format_replayed(void **state)
+{
+	struct fixture *f = *state;
+	store_close(f->st);
+	f->st = NULL;
+	char path[200];
+	snprintf(path, sizeof(path), "%s/s.db-redo.%016x", f->dir, 1);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	for (uint64_t lsn = 1; lsn <= 3; lsn++) {
+		char body[64];
+		int n = snprintf(body, sizeof(body), "t.put%c%llu:old", '\0', (unsigned long long)(500 + lsn));
+		uint32_t len = (uint32_t)n + 1, magic = 0x31525746u;
+		uint64_t sum = fnv1a(fnv1a(1469598103934665603ULL, &lsn, sizeof(lsn)), body, len);
+		unsigned char h[24];
+		memcpy(h, &magic, 4);
+		memcpy(h + 4, &len, 4);
+		memcpy(h + 8, &lsn, 8);
+		memcpy(h + 16, &sum, 8);
+		assert_int_equal(write(fd, h, sizeof(h)), (ssize_t)sizeof(h));
+		assert_int_equal(write(fd, body, len), (ssize_t)len);
+	}
+	close(fd);
+	/* The store's mark must be behind those records: a fresh store's is 0. */
+	char err[256];
+	assert_int_equal(open_store(f, err, sizeof(err)), 0);
+	int64_t n = -1;
+	assert_int_equal(store_query_int(store_reader(f->st), "SELECT COUNT(*) FROM t WHERE v = 'old'", SNOARGS, &n),
+			 0);
+	assert_int_equal(n, 3);
+	/* New records follow them in the fresh log. */
+	assert_int_equal(put(f->st, 9, "new"), 0);
+	assert_int_equal(count_rows(f->st), 4);
+}
+
 static void test_replay_after_kill(void **state)
 {
 	struct fixture *f = *state;
@@ -249,9 +309,11 @@ static void test_replay_after_kill(void **state)
 	char last[400] = "";
 	assert_int_equal(redo_files(f, last, sizeof(last)), 1);
 	/* A record cut short by the crash ends the log; everything before it is replayed. */
-	int fd = open(last, O_WRONLY | O_APPEND);
+	int fd = open(last, O_RDWR);
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "FWR1\x40\0\0\0torn", 12), 12);
+	off_t end = records_end(fd);
+	assert_true(end > 0);
+	assert_int_equal(pwrite(fd, "FWR2\x40\0\0\0torn", 12, end), 12);
 	close(fd);
 	char err[256];
 	assert_int_equal(open_store(f, err, sizeof(err)), 0);
@@ -308,6 +370,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_reads_see_acknowledged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_write_alone_lost, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_first_format_replayed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_counters_from_memory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_replay_after_kill, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_type_stops_start, setup, teardown),
