@@ -454,6 +454,14 @@ static int run_batch(struct store *st, struct store_job *batch, uint64_t *top_ou
 	return txrc;
 }
 
+static void free_jobs(struct store_job *j)
+{
+	for (struct store_job *next; j; j = next) {
+		next = j->next;
+		free(j);
+	}
+}
+
 /* Hands the queue on after a leader stops: the oldest waiter leads next, or the applier when the
  * oldest job is an asynchronous write. Called with st->lock held. */
 static void pass_on(struct store *st)
@@ -478,6 +486,9 @@ static void lead(struct store *st, struct store_job *job)
 {
 	st->leading = true;
 	tl_leading = true;
+	/* Applied asynchronous jobs, freed with the lock released: they were allocated by the request
+	 * threads, and free() takes their arena's lock, which writers enqueueing were made to wait for. */
+	struct store_job *garbage = NULL;
 	while (job ? !job->done : st->head && !st->failing) {
 		struct store_job *batch = st->head, *last = batch;
 		int n = 1;
@@ -490,6 +501,8 @@ static void lead(struct store *st, struct store_job *job)
 			st->tail = NULL;
 		last->next = NULL;
 		pthread_mutex_unlock(&st->lock);
+		free_jobs(garbage);
+		garbage = NULL;
 
 		uint64_t top; /* the last asynchronous write in the batch, 0 for none */
 		int txrc = run_batch(st, batch, &top);
@@ -512,7 +525,8 @@ static void lead(struct store *st, struct store_job *job)
 					retry = j;
 				rlast = j;
 			} else if (j->at) {
-				free(j);
+				j->next = garbage;
+				garbage = j;
 			} else {
 				j->done = true;
 				if (j != job)
@@ -534,6 +548,11 @@ static void lead(struct store *st, struct store_job *job)
 	st->leading = false;
 	tl_leading = false;
 	pass_on(st);
+	if (garbage) {
+		pthread_mutex_unlock(&st->lock);
+		free_jobs(garbage);
+		pthread_mutex_lock(&st->lock);
+	}
 }
 
 static void enqueue(struct store *st, struct store_job *j)
