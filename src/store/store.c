@@ -84,6 +84,7 @@ struct store {
 	uint64_t lsn;		 /* the last record appended (loglock) */
 	_Atomic uint64_t queued; /* the last record queued */
 	_Atomic uint64_t applied; /* the last record committed to the database */
+	uint64_t lsn_open;        /* queued when the store opened: the records of earlier runs */
 	pthread_cond_t applied_cond; /* broadcast when applied moves (lock) */
 	pthread_cond_t work;	     /* wakes the applier: an asynchronous write is first in the queue */
 	pthread_t applier;
@@ -631,6 +632,13 @@ static int apply_now(struct store_conn *c, void *ctx)
 	return x->at->fn(c, x->payload);
 }
 
+void store_async_counts(struct store *st, uint64_t *acknowledged, uint64_t *pending)
+{
+	uint64_t q = atomic_load(&st->queued), a = atomic_load(&st->applied);
+	*acknowledged = st->redo ? q - st->lsn_open : 0;
+	*pending = st->redo && q > a ? q - a : 0;
+}
+
 int store_write_async(struct store *st, const char *type, const char *payload)
 {
 	const struct async_type *at = async_find(type);
@@ -818,7 +826,7 @@ static int async_start(struct store *st, char *err, size_t errcap)
 	uint64_t top = x.top > last ? x.top : last;
 	if ((rc = store_redo_reset(st->redo, top + 1, err, errcap)))
 		return rc;
-	st->lsn = top;
+	st->lsn = st->lsn_open = top;
 	atomic_store(&st->queued, top);
 	atomic_store(&st->applied, top);
 

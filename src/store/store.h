@@ -73,6 +73,9 @@ int store_write(struct store *st, store_txfn fn, void *ctx);
  * finds a record of an unknown type in the log fails rather than skip it. */
 typedef int (*store_applyfn)(struct store_conn *c, const char *payload);
 int store_async_register(const char *type, store_applyfn fn);
+/* The asynchronous writes acknowledged since the store opened and those of them not yet applied
+ * (both 0 when writes are applied synchronously): for /metrics. */
+void store_async_counts(struct store *st, uint64_t *acknowledged, uint64_t *pending);
 /* True when store_write_async() acknowledges before applying (counters come from memory). */
 bool store_async_enabled(const struct store *st);
 /* Queues payload (copied) for the function registered as type. Returns 0 when durable; on a

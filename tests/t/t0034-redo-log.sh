@@ -39,6 +39,9 @@ done
 is "$codes" "$(printf '201 %.0s' $(seq 20))" "20 creates are answered while the database is locked"
 is "$(echo $ids | awk '{print $1, $20}')" "INC-2 INC-21" "… numbered INC-2 to INC-21"
 is "$(sqlite3 "$DB" 'SELECT COUNT(*) FROM tickets')" 1 "… and none of them is in the database yet"
+metrics=$(curl -s -m 5 "$FW_URL/metrics")
+like "$metrics" $'\nflywheel_store_async_pending 20\n' "/metrics answers meanwhile: 20 answered creates are pending"
+like "$metrics" $'\nflywheel_store_async_writes_total 21\n' "… of 21 answered from the log since start"
 fw_kill9
 touch "$TEST_DIR/release"; wait "$LOCKER"
 
@@ -56,9 +59,11 @@ bad=$(sqlite3 -separator ' ' "$DB" "SELECT a.after_digest, hex(t.data) FROM audi
   WHERE a.action = 'ticket.create'" | python3 -c '
 import hashlib, sys
 print(sum(1 for l in sys.stdin if hashlib.sha256(bytes.fromhex(l.split()[1])).hexdigest() != l.split()[0]))')
-is "$bad" 0 "each create audit digest is the SHA-256 of the ticket as stored (compact JSON, sorted keys)"
+is "$bad" 0 "each create audit digest is the SHA-256 of the ticket as stored"
 api "$ADMIN" POST /api/v1/incidents "{\"account\":\"$A\",\"title\":\"after\"}"
 is "$STATUS $(jf .id)" "201 INC-22" "numbering goes on after the replayed creates"
+api "$ADMIN" GET /api/v1/incidents/INC-22
+like "$(curl -s "$FW_URL/metrics")" $'\nflywheel_store_async_pending 0\n' "nothing is pending once a read has seen the create"
 fw_stop; is "$?" 0 "SIGTERM exits 0"
 ls "$DB"-redo.* >/dev/null 2>&1; is "$?" 2 "a clean stop leaves no redo log"
 fw_start --store "sqlite://$DB?redo=off" || { fail "start with redo=off"; done_testing; exit 1; }
