@@ -48,8 +48,5 @@ int aws_json_fields(const char *s, size_t n, const char *const *keys, struct aws
  * a string, FW_ETOOBIG when it does not fit. v must come from aws_json_fields(). */
 int aws_json_string(const struct aws_json_span *v, char *out, size_t cap);
 
-/* Appends the NUL-terminated UTF-8 string s to b as a JSON string literal, escaped as json_dumps()
- * escapes by default. NULL is appended as "". Returns 0 or the error of buf_append(). */
-int aws_json_quote(struct buf *b, const char *s);
 
 #endif

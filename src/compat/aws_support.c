@@ -12,6 +12,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/jsonv.h"
+#include "util/json_out.h"
 #include "util/timeutil.h"
 
 #include <ctype.h>
@@ -364,7 +365,7 @@ static int put_str(struct buf *b, const struct aws_json_span *v, const char *dfl
 {
 	if (v->type == AWS_JSON_STRING)
 		return buf_append(b, v->p, v->n);
-	return aws_json_quote(b, dflt);
+	return json_out_str(b, dflt);
 }
 
 /* Appends v in decimal: the answers are built with a few hundred appends, printf would dominate. */
@@ -482,7 +483,7 @@ static int page_comms_part(struct aws_call *c, struct page *pg, size_t first, si
 		struct buf *b = &pg->comm_text;
 		if ((rc = buf_puts(b, "{\"body\":")) || (rc = put_str(b, &bf[0], "")) ||
 		    (rc = buf_puts(b, ",\"submittedBy\":")) ||
-		    (rc = aws_json_quote(b, aws_principal_label(c, store_text(rows, 3)))) ||
+		    (rc = json_out_str(b, aws_principal_label(c, store_text(rows, 3)))) ||
 		    (rc = put_plain(b, "timeCreated", ts)) || (rc = buf_puts(b, ",\"attachmentSet\":[],\"caseId\":")))
 			break;
 		m->len = b->len - m->off;
@@ -536,7 +537,7 @@ static int put_case(struct aws_call *c, struct buf *b, const struct page *pg, co
 		who = span_str(&f[TF_CREATED_BY], who_s, sizeof(who_s));
 	const struct aws_json_span *category = m[MF_CATEGORY].type == AWS_JSON_STRING ? &m[MF_CATEGORY] : &f[TF_CATEGORY];
 
-	if ((rc = buf_puts(b, "{\"caseId\":")) || (rc = aws_json_quote(b, case_id)) ||
+	if ((rc = buf_puts(b, "{\"caseId\":")) || (rc = json_out_str(b, case_id)) ||
 	    (rc = put_int_member(b, "displayId", row->seq)) ||
 	    (rc = put_member(b, "subject", &f[TF_TITLE], "")) ||
 	    (rc = put_plain(b, "status",
@@ -552,7 +553,7 @@ static int put_case(struct aws_call *c, struct buf *b, const struct page *pg, co
 			    aws_severity_of_ticket(span_str(&f[TF_SEVERITY], sev_s, sizeof(sev_s)),
 						   span_str(&f[TF_PRIORITY], prio_s, sizeof(prio_s))))) ||
 	    (rc = buf_puts(b, ",\"submittedBy\":")) ||
-	    (rc = aws_json_quote(b, aws_principal_label(c, who))) || (rc = put_member(b, "timeCreated", &f[TF_CREATED], "")) ||
+	    (rc = json_out_str(b, aws_principal_label(c, who))) || (rc = put_member(b, "timeCreated", &f[TF_CREATED], "")) ||
 	    (rc = buf_puts(b, ",\"ccEmailAddresses\":")) ||
 	    (rc = m[MF_CC].type == AWS_JSON_ARRAY ? buf_append(b, m[MF_CC].p, m[MF_CC].n) : buf_puts(b, "[]")) ||
 	    (rc = put_member(b, "language", &m[MF_LANGUAGE], "en")))
@@ -572,7 +573,7 @@ static int put_case(struct aws_call *c, struct buf *b, const struct page *pg, co
 			if (!rc)
 				rc = buf_append(b, buf_str(&pg->comm_text) + cm->off, cm->len);
 			if (!rc)
-				rc = aws_json_quote(b, case_id);
+				rc = json_out_str(b, case_id);
 			if (!rc)
 				rc = buf_puts(b, "}");
 		}

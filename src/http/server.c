@@ -6,8 +6,9 @@
 #include "http/router.h"
 #include "store/store.h"
 #include "util/err.h"
-#include "util/log.h"
+#include "util/json_out.h"
 #include "util/jsonv.h"
+#include "util/log.h"
 #include "util/timeutil.h"
 
 #include <arpa/inet.h>
@@ -249,8 +250,10 @@ static enum MHD_Result respond(struct req *r)
 		resp = MHD_create_response_from_buffer(r->raw_len, r->raw, MHD_RESPMEM_MUST_FREE);
 		r->raw = NULL;
 	} else if (r->resp) {
-		char *s = json_dumps(r->resp, JSON_COMPACT | JSON_ENCODE_ANY);
-		resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+		char *s = json_out_dumps(r->resp);
+		if (!s)
+			s = json_dumps(r->resp, JSON_COMPACT | JSON_ENCODE_ANY);
+		resp = s ? MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE) : NULL;
 	} else {
 		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	}

@@ -6,6 +6,7 @@
 #include "util/buf.h"
 #include "util/crypto.h"
 #include "util/err.h"
+#include "util/json_out.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -210,7 +211,7 @@ static char *public_json(json_t *t)
 {
 	json_object_del(t, "seq");
 	json_object_del(t, "severity_set");
-	return json_dumps(t, JSON_COMPACT);
+	return json_out_dumps(t);
 }
 
 /* The record of an asynchronous create: the view entries, a newline, then the ticket's data JSON to

@@ -16,6 +16,7 @@
 #include "compat/aws_support.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json_out.h"
 #include "util/timeutil.h"
 
 static bool jansson_object(const char *s, size_t n)
@@ -140,7 +141,7 @@ static void random_utf8(char *out, size_t cap, unsigned *seed)
 }
 
 /* Objects written by json_dumps(): every string member is found, decodes to jansson's value, and (compact
- * form) its literal is what json_dumps() writes for that string, which aws_json_quote() writes too. */
+ * form) its literal is what json_dumps() writes for that string, which json_out_str() writes too. */
 static void test_round_trip_with_jansson(void **state)
 {
 	static const char *const keys[] = { "k0", "k1", "k2", "k3", "k4", NULL };
@@ -165,7 +166,7 @@ static void test_round_trip_with_jansson(void **state)
 			assert_string_equal(got, v[i]);
 			char *lit = json_dumps(json_object_get(o, keys[i]), JSON_ENCODE_ANY);
 			struct buf b = BUF_INIT(1 << 12);
-			assert_int_equal(aws_json_quote(&b, v[i]), 0);
+			assert_int_equal(json_out_str(&b, v[i]), 0);
 			assert_string_equal(buf_str(&b), lit);
 			if (flags == JSON_COMPACT) {
 				assert_int_equal(f[i].n, strlen(lit));
@@ -182,12 +183,12 @@ static void test_round_trip_with_jansson(void **state)
 static void test_quote_null_and_empty(void **state)
 {
 	struct buf b = BUF_INIT(64);
-	assert_int_equal(aws_json_quote(&b, NULL), 0);
-	assert_int_equal(aws_json_quote(&b, ""), 0);
+	assert_int_equal(json_out_str(&b, NULL), 0);
+	assert_int_equal(json_out_str(&b, ""), 0);
 	assert_string_equal(buf_str(&b), "\"\"\"\"");
 	buf_release(&b);
 	struct buf small = BUF_INIT(4);
-	assert_int_equal(aws_json_quote(&small, "abcdef"), FW_ETOOBIG);
+	assert_int_equal(json_out_str(&small, "abcdef"), FW_ETOOBIG);
 	buf_release(&small);
 }
 
