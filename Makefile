@@ -75,7 +75,8 @@ bench: flywheel
 lint:
 	@clang-format --dry-run $(shell find src tests/unit -name '*.[ch]') 2>&1 | grep -c 'warning:' | \
 		xargs -I{} echo "clang-format: {} lines differ from .clang-format (run clang-format -i to apply)"
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance --inline-suppr -Isrc src
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance --inline-suppr -Isrc \
+		--include=$(shell pkg-config --variable=includedir jansson)/jansson.h src
 
 install: flywheel
 	install -D -m 0755 $(BUILD)/flywheel $(DESTDIR)$(PREFIX)/bin/flywheel

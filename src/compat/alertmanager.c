@@ -57,6 +57,8 @@ static int am_framework_error(struct req *r, int code, const char *fmt, ...)
 
 static const char *json_type_name(const json_t *v)
 {
+	if (!v)
+		return "null";
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: return "object";
 	case JSON_ARRAY: return "array";

@@ -465,8 +465,11 @@ static struct pick *pick_alarms(const bool *vis, size_t nvis, const struct evt_m
 {
 	size_t cap = 64, cnt = 0, icap = evt__g.icap;
 	struct pick *p = malloc(cap * sizeof(*p));
+	*n = 0;
+	if (!p)
+		return NULL;
 	int64_t now = time_now_ms();
-	for (size_t i = 0; p && i < evt__g.icap; i++) {
+	for (size_t i = 0; i < evt__g.icap; i++) {
 		if (i && i % LIST_SLICE == 0) {
 			evt__lock_yield();
 			now = time_now_ms();

@@ -1,6 +1,7 @@
 #include "events/labels.h"
 #include "util/err.h"
 #include "util/hex.h"
+#include "util/jsonv.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -346,21 +347,6 @@ int evt_labels_format(const struct evt_labels *ls, char **out)
 	return 0;
 }
 
-static const char *json_type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "a number";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE: return "a boolean";
-	case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
-	default: return "unknown";
-	}
-}
-
 static int cmp_label(const void *a, const void *b)
 {
 	return strcmp(((const struct evt_label *)a)->name, ((const struct evt_label *)b)->name);
@@ -378,7 +364,7 @@ int evt_labels_from_json(struct evt_labels *out, const json_t *obj, unsigned fla
 	evt_labels_release(out);
 	if (!json_is_object(obj))
 		return fw_fail(e, 422, "invalid_type", "%s must be an object of strings, got %s", field,
-			       obj ? json_type_name(obj) : "nothing");
+			       obj ? jv_kind(obj) : "nothing");
 
 	/* Shape errors first, as the schema layer would report them before any label rule. */
 	const char *key;
@@ -386,7 +372,7 @@ int evt_labels_from_json(struct evt_labels *out, const json_t *obj, unsigned fla
 	json_object_foreach((json_t *)obj, key, val) {
 		if (!json_is_string(val))
 			return fw_fail(e, 422, "invalid_type", "%s: the value of %s must be a string, got %s",
-				       field, evt_quote(q, sizeof(q), key, strlen(key)), json_type_name(val));
+				       field, evt_quote(q, sizeof(q), key, strlen(key)), jv_kind(val));
 	}
 
 	/* jansson keys are unique, so appending then sorting cannot create duplicates. */
@@ -564,7 +550,7 @@ int evt_group_by_from_json(struct evt_group_by *g, const json_t *arr, struct fw_
 	evt_group_by_release(g);
 	if (!json_is_array(arr))
 		return fw_fail(e, 422, "invalid_type", "group_by must be an array of label names, got %s",
-			       arr ? json_type_name(arr) : "nothing");
+			       arr ? jv_kind(arr) : "nothing");
 	size_t n = json_array_size(arr);
 	const char **names = calloc(n ? n : 1, sizeof(*names));
 	if (!names)
@@ -574,7 +560,7 @@ int evt_group_by_from_json(struct evt_group_by *g, const json_t *arr, struct fw_
 		if (!json_is_string(v)) {
 			free(names);
 			return fw_fail(e, 422, "invalid_type", "group_by[%zu] must be a string, got %s", i,
-				       json_type_name(v));
+				       jv_kind(v));
 		}
 		names[i] = json_string_value(v);
 	}

@@ -225,10 +225,12 @@ int evt_rules_reload_dir(const char *dir)
 			size_t l = strlen(de->d_name);
 			if (de->d_name[0] != '.' && ((l > 5 && !strcmp(de->d_name + l - 5, ".yaml")) ||
 						     (l > 4 && !strcmp(de->d_name + l - 4, ".yml"))))
-				names[n++] = strdup(de->d_name);
+				if ((names[n] = strdup(de->d_name)) != NULL)
+					n++;
 		}
 		closedir(d);
-		qsort(names, n, sizeof(char *), name_cmp);
+		if (n > 1)
+			qsort(names, n, sizeof(char *), name_cmp);
 		for (size_t i = 0; i < n; i++) {
 			char path[1200];
 			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);

@@ -1,5 +1,6 @@
 #include "events/window.h"
 #include "util/err.h"
+#include "util/jsonv.h"
 #include "util/tz.h"
 
 #include <ctype.h>
@@ -239,20 +240,6 @@ int evt_window_parse_cron(struct evt_window *w, const char *expr, struct fw_erro
 /* ---------------------------------------------------------------------------------------------------
  * JSON. */
 
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
-
 /* Parses "4h", "1h30m", "90m", "45s", "2d" (whole numbers, units d h m s) into seconds. */
 static int parse_duration(const char *s, long *out)
 {
@@ -343,7 +330,7 @@ int evt_window_from_json(struct evt_window *w, const json_t *obj, struct fw_erro
 		return fw_fail(e, 422, "invalid_type",
 			       "duration must be a string such as \"2h\" or a number of "
 			       "seconds, got %s",
-			       json_kind(dur));
+			       jv_kind(dur));
 	}
 
 	bool has_cron = cron && !json_is_null(cron);
@@ -368,14 +355,14 @@ int evt_window_from_json(struct evt_window *w, const json_t *obj, struct fw_erro
 		return fw_fail(e, 422, "missing_field", "start is required with days, e.g. \"22:00\"");
 	if (!json_is_array(days))
 		return fw_fail(e, 422, "invalid_type", "days must be an array of day names, got %s",
-			       json_kind(days));
+			       jv_kind(days));
 	if (json_array_size(days) == 0)
 		return fw_fail(e, 400, "invalid_schedule", "days must name at least one day");
 	for (size_t i = 0; i < json_array_size(days); i++) {
 		const json_t *d = json_array_get(days, i);
 		if (!json_is_string(d))
 			return fw_fail(e, 422, "invalid_type", "days[%zu] must be a string, got %s", i,
-				       json_kind(d));
+				       jv_kind(d));
 		int di = day_index(json_string_value(d));
 		if (di < 0)
 			return fw_fail(
@@ -386,7 +373,7 @@ int evt_window_from_json(struct evt_window *w, const json_t *obj, struct fw_erro
 	}
 	if (!json_is_string(start))
 		return fw_fail(e, 422, "invalid_type", "start must be a string \"HH:MM\", got %s",
-			       json_kind(start));
+			       jv_kind(start));
 	const char *s = json_string_value(start);
 	int h = -1, m = -1;
 	size_t sl = strlen(s);

@@ -140,3 +140,17 @@ const char *jv_str_or(const json_t *obj, const char *key, const char *dflt)
 	const char *s = jv_str(obj, key);
 	return s ? s : dflt;
 }
+
+const char *jv_kind(const json_t *v)
+{
+	switch (v ? json_typeof(v) : JSON_NULL) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER:
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}

@@ -38,4 +38,8 @@ bool jv_in(const char *s, const char *const *list);
 /* Writes "a, b, c" of a NULL-terminated list into out. */
 void jv_join(const char *const *list, char *out, size_t cap);
 
+/* What kind of value v is, for error messages: "an object", "an array", "a string", "a number",
+ * "a boolean" or "null" (also for NULL). */
+const char *jv_kind(const json_t *v);
+
 #endif
