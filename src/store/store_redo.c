@@ -1,5 +1,6 @@
 #include "store/store_redo.h"
 #include "util/err.h"
+#include "util/hash.h"
 #include "util/log.h"
 
 #include <dirent.h>
@@ -56,25 +57,10 @@ static uint64_t record_sum_v1(uint64_t lsn, const void *body, size_t len)
 	return fnv(fnv(1469598103934665603ULL, &lsn, sizeof(lsn)), body, len);
 }
 
-/* Eight bytes at a time: a byte-wise hash of each record took a microsecond, under the log's lock. */
-static uint64_t words_hash(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	uint64_t w;
-	for (; n >= 8; n -= 8, s += 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 31;
-	}
-	w = n;
-	memcpy(&w, s, n); /* the count in the top byte is overwritten only when n == 8, never here */
-	h = (h ^ w ^ ((uint64_t)n << 56)) * 0x9e3779b97f4a7c15ULL;
-	return h ^ (h >> 29);
-}
-
 uint64_t store_redo_sum(const char *type, const char *payload, size_t len)
 {
-	return words_hash(words_hash(0x6a09e667f3bcc909ULL, type, strlen(type) + 1), payload, len + 1);
+	/* Eight bytes at a time: a byte-wise hash of each record took a microsecond, under the log's lock. */
+	return hash_words(hash_words(0x6a09e667f3bcc909ULL, type, strlen(type) + 1), payload, len + 1);
 }
 
 /* The checksum of a record: its number mixed into the hash of its body. */

@@ -3,6 +3,7 @@
 #include "store/sqlite_walbuf.h"
 #include "store/store_backend.h"
 #include "util/err.h"
+#include "util/hash.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -55,21 +56,11 @@ struct sq_rows {
 	struct cached *slot; /* NULL when the statement is not cached: finalize on free */
 };
 
-/* Eight bytes at a time: every statement of a write is looked up here, and a byte-wise hash of the
- * longer ones cost more than the rest of the lookup. */
+/* Eight bytes at a time (util/hash.h): every statement of a write is looked up here, and a byte-wise
+ * hash of the longer ones cost more than the rest of the lookup. */
 static uint64_t hash_sql(const char *s)
 {
-	size_t n = strlen(s);
-	uint64_t h = 1469598103934665603ULL ^ n, w;
-	for (; n >= 8; n -= 8, s += 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 1099511628211ULL;
-		h ^= h >> 29;
-	}
-	w = 0;
-	memcpy(&w, s, n);
-	h = (h ^ w) * 1099511628211ULL;
-	return h ^ (h >> 32);
+	return hash_words(1469598103934665603ULL, s, strlen(s));
 }
 
 /* Once per process, before the first connection: SQLite's allocation statistics take a global mutex

@@ -138,6 +138,27 @@ int tkt_insert(struct store_conn *c, const struct tkt_kind_info *k, json_t *t, c
 	return insert_filled(c, t, NULL, actor);
 }
 
+/* Applies a create from its record: t holds at least the view fields (below) of the filled-in ticket,
+ * data its JSON as the row keeps it, whose SHA-256 is the audit digest. The numbers the record carries
+ * count as handed out (a replay at start, before counters come from memory). */
+static int apply_filled(struct store_conn *c, json_t *t, const char *data, const char *actor)
+{
+	const struct tkt_kind_info *k = tkt_kind_by_name(str(t, "kind"));
+	const char *id = str(t, "id");
+	if (!data || !k || !id || strlen(id) <= strlen(k->prefix) || !json_is_integer(json_object_get(t, "seq")))
+		return FW_EINVAL;
+	char digest[65];
+	crypto_sha256_hex(data, strlen(data), digest);
+	int rc = store_counter_seen(c, "ticket_seq", json_integer_value(json_object_get(t, "seq")));
+	if (!rc)
+		rc = store_counter_seen(c, k->prefix, atoll(id + strlen(k->prefix) + 1));
+	if (!rc)
+		rc = insert_filled(c, t, data, actor);
+	if (!rc)
+		rc = audit_append_digests(c, actor, str(t, "account"), "ticket.create", id, "", digest);
+	return rc;
+}
+
 /* The asynchronous create of the first record format: the filled-in ticket's compact JSON with sorted
  * keys, a newline, the actor as a JSON string or null. Only logs left by a crash of an earlier version
  * hold it. */
@@ -146,23 +167,10 @@ static int apply_create_v1(struct store_conn *c, const char *payload)
 	const char *nl = strchr(payload, '\n');
 	if (!nl)
 		return FW_EINVAL;
-	char digest[65];
-	crypto_sha256_hex(payload, (size_t)(nl - payload), digest);
 	json_t *t = json_loadb(payload, (size_t)(nl - payload), 0, NULL);
 	json_t *a = json_loads(nl + 1, JSON_DECODE_ANY, NULL);
 	char *data = strndup(payload, (size_t)(nl - payload));
-	const struct tkt_kind_info *k = tkt_kind_by_name(str(t, "kind"));
-	const char *actor = json_string_value(a), *id = str(t, "id");
-	int rc = FW_EINVAL;
-	if (data && k && id && strlen(id) > strlen(k->prefix) && json_is_integer(json_object_get(t, "seq"))) {
-		rc = store_counter_seen(c, "ticket_seq", json_integer_value(json_object_get(t, "seq")));
-		if (!rc)
-			rc = store_counter_seen(c, k->prefix, atoll(id + strlen(k->prefix) + 1));
-		if (!rc)
-			rc = insert_filled(c, t, data, actor);
-		if (!rc)
-			rc = audit_append_digests(c, actor, str(t, "account"), "ticket.create", id, "", digest);
-	}
+	int rc = apply_filled(c, t, data, json_string_value(a));
 	free(data);
 	json_decref(a);
 	json_decref(t);
@@ -179,29 +187,23 @@ static const char *const view_fields[] = { "id", "seq", "kind", "account", "stat
 /* The actor's entry in the view: no ticket field starts with '@'. */
 #define VIEW_ACTOR "@actor"
 
-/* Appends the decimal number n: no printf, which every field of every create would pay twice. */
-static int put_int(struct buf *b, long long n)
+/* Appends one view entry: name "=s" length ":" bytes for a string, name "=i" digits ";" for an
+ * integer, without printf, which every field of every create would pay twice. Lengths make any byte
+ * safe in a value. */
+static int view_put_str(struct buf *b, const char *name, const char *s, size_t n)
 {
-	char d[24], *e = d + sizeof(d), *q = e;
-	unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
-	do
-		*--q = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (n < 0)
-		*--q = '-';
-	return buf_append(b, q, (size_t)(e - q));
+	return buf_puts(b, name) || buf_append(b, "=s", 2) || buf_put_int(b, (long long)n) || buf_append(b, ":", 1) ||
+	       buf_append(b, s, n);
 }
 
-/* Appends one view entry: name "=s" length ":" bytes for a string, name "=i" digits ";" for an
- * integer. Lengths make any byte safe in a value; other types are left out. */
+/* view_put_str() or the integer form for v; other types are left out. */
 static int view_put(struct buf *b, const char *name, const json_t *v)
 {
 	if (json_is_string(v))
-		return buf_puts(b, name) || buf_append(b, "=s", 2) || put_int(b, (long long)json_string_length(v)) ||
-		       buf_append(b, ":", 1) || buf_append(b, json_string_value(v), json_string_length(v));
+		return view_put_str(b, name, json_string_value(v), json_string_length(v));
 	if (json_is_integer(v))
-		return buf_puts(b, name) || buf_append(b, "=i", 2) || put_int(b, (long long)json_integer_value(v)) ||
-		       buf_append(b, ";", 1);
+		return buf_puts(b, name) || buf_append(b, "=i", 2) ||
+		       buf_put_int(b, (long long)json_integer_value(v)) || buf_append(b, ";", 1);
 	return 0;
 }
 
@@ -224,18 +226,15 @@ static char *create_record(json_t *t, const char *actor, char **pub)
 	int rc = 0;
 	for (const char *const *f = view_fields; *f && !rc; f++)
 		rc = view_put(&b, *f, json_object_get(t, *f));
-	if (!rc && actor) {
-		json_t *a = json_string(actor);
-		rc = a ? view_put(&b, VIEW_ACTOR, a) : FW_ENOMEM;
-		json_decref(a);
-	}
+	if (!rc && actor)
+		rc = view_put_str(&b, VIEW_ACTOR, actor, strlen(actor));
 	int64_t seq = json_integer_value(json_object_get(t, "seq"));
 	bool sev_set = json_is_true(json_object_get(t, "severity_set"));
 	*pub = rc ? NULL : public_json(t);
 	if (!*pub || (*pub)[0] != '{' || (*pub)[1] == '}')
 		rc = FW_ENOMEM;
 	if (!rc)
-		rc = buf_puts(&b, "\n{\"seq\":") || put_int(&b, (long long)seq) || buf_append(&b, ",", 1) ||
+		rc = buf_puts(&b, "\n{\"seq\":") || buf_put_int(&b, (long long)seq) || buf_append(&b, ",", 1) ||
 		     (sev_set && buf_puts(&b, "\"severity_set\":true,")) || buf_puts(&b, *pub + 1);
 	if (rc) {
 		free(*pub);
@@ -290,21 +289,8 @@ static int apply_create(struct store_conn *c, const char *payload)
 	json_t *t = json_object();
 	const char *actor, *data;
 	int rc = t ? view_read(payload, t, &actor, &data) : FW_ENOMEM;
-	const struct tkt_kind_info *k = rc ? NULL : tkt_kind_by_name(str(t, "kind"));
-	const char *id = str(t, "id");
-	if (!rc && (!k || !id || strlen(id) <= strlen(k->prefix) || !json_is_integer(json_object_get(t, "seq"))))
-		rc = FW_EINVAL;
-	if (!rc) {
-		char digest[65];
-		crypto_sha256_hex(data, strlen(data), digest);
-		rc = store_counter_seen(c, "ticket_seq", json_integer_value(json_object_get(t, "seq")));
-		if (!rc)
-			rc = store_counter_seen(c, k->prefix, atoll(id + strlen(k->prefix) + 1));
-		if (!rc)
-			rc = insert_filled(c, t, data, actor);
-		if (!rc)
-			rc = audit_append_digests(c, actor, str(t, "account"), "ticket.create", id, "", digest);
-	}
+	if (!rc)
+		rc = apply_filled(c, t, data, actor);
 	json_decref(t);
 	return rc;
 }

@@ -60,6 +60,18 @@ int buf_puts(struct buf *b, const char *s)
 	return buf_append(b, s, strlen(s));
 }
 
+int buf_put_int(struct buf *b, long long n)
+{
+	char d[24], *e = d + sizeof(d), *q = e;
+	unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+	do
+		*--q = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (n < 0)
+		*--q = '-';
+	return buf_append(b, q, (size_t)(e - q));
+}
+
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;

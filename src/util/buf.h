@@ -20,6 +20,8 @@ void buf_release(struct buf *b); /* frees data; b can be reused after buf_init *
 void buf_reset(struct buf *b);   /* len = 0, keeps memory */
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);
+/* Appends n in decimal, without printf (for hot paths). */
+int buf_put_int(struct buf *b, long long n);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /* Returns the content (or "" when empty); valid until the next append or release. */

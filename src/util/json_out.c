@@ -53,18 +53,6 @@ int json_out_str(struct buf *b, const char *s)
 	return json_out_quote(b, s ? s : "", s ? strlen(s) : 0);
 }
 
-static int put_int(struct buf *b, json_int_t v)
-{
-	char d[24], *e = d + sizeof(d), *q = e;
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-	do
-		*--q = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (v < 0)
-		*--q = '-';
-	return buf_append(b, q, (size_t)(e - q));
-}
-
 static int value(struct buf *b, const json_t *v, int depth)
 {
 	int rc = 0;
@@ -103,7 +91,7 @@ static int value(struct buf *b, const json_t *v, int depth)
 	case JSON_STRING:
 		return json_out_quote(b, json_string_value(v), json_string_length(v));
 	case JSON_INTEGER:
-		return put_int(b, json_integer_value(v));
+		return buf_put_int(b, (long long)json_integer_value(v));
 	case JSON_REAL: {
 		/* jansson's own form of a double (shortest text that reads back, ".0" kept): rare here. */
 		char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);

@@ -180,18 +180,6 @@ static void test_round_trip_with_jansson(void **state)
 	}
 }
 
-static void test_quote_null_and_empty(void **state)
-{
-	struct buf b = BUF_INIT(64);
-	assert_int_equal(json_out_str(&b, NULL), 0);
-	assert_int_equal(json_out_str(&b, ""), 0);
-	assert_string_equal(buf_str(&b), "\"\"\"\"");
-	buf_release(&b);
-	struct buf small = BUF_INIT(4);
-	assert_int_equal(json_out_str(&small, "abcdef"), FW_ETOOBIG);
-	buf_release(&small);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,7 +188,6 @@ int main(void)
 		cmocka_unit_test(test_members),
 		cmocka_unit_test(test_too_many_keys),
 		cmocka_unit_test(test_round_trip_with_jansson),
-		cmocka_unit_test(test_quote_null_and_empty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
